@@ -1,0 +1,26 @@
+/** The in-process store, for runtimes without a DOM: Node, Deno, edge workers. */
+import type { SqlDriver } from '../core/driver.ts';
+import { createEngine, type Engine } from '../core/engine.ts';
+import { StorageUnavailableError } from '../core/errors.ts';
+import { openMemoryEngine } from '../core/sqlite-wasm.ts';
+import type { EventMap } from '../core/types.ts';
+import type { OpenConfig } from '../protocol/api.ts';
+import { Store } from './store.ts';
+
+/** Opens the engine in this thread, on `driver` or on sqlite-wasm in memory. */
+export async function openInProcess<E extends EventMap>(config: OpenConfig, driver?: SqlDriver): Promise<Store<E>> {
+  if (config.storage === 'opfs' || config.storage === 'indexeddb') {
+    throw new StorageUnavailableError(
+      `Storage '${config.storage}' needs a browser page; here Cairn runs in-process on memory or on the driver you pass`,
+    );
+  }
+  const engineOptions = { maxEventBytes: config.maxEventBytes };
+  const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);
+  return new Store<E>({
+    ...config,
+    storage: 'memory',
+    role: 'leader',
+    backend: engine,
+    dispose: () => {},
+  });
+}

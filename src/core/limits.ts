@@ -1,0 +1,12 @@
+/** Limits that bound what one append may carry. */
+
+/** The longest stream name, in UTF-16 code units. */
+export const MAX_STREAM_LENGTH = 200;
+/** The longest event type name. */
+export const MAX_TYPE_LENGTH = 200;
+/** The default upper bound on one event's data plus metadata, in UTF-8 bytes. */
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
+/** The most events one page of `read` may return. */
+export const MAX_PAGE_SIZE = 10_000;
+/** The page size of `read` when neither `first` nor `last` is given. */
+export const DEFAULT_PAGE_SIZE = 100;

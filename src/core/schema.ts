@@ -1,0 +1,50 @@
+/**
+ * The event log's schema and its migrations, keyed on `PRAGMA user_version`. Each
+ * migration runs in its own transaction, so a store is never left half-migrated.
+ */
+import type { SqlDriver } from './driver.ts';
+
+/** Migrations in order; migration i brings user_version from i to i + 1. Never edit one that shipped. */
+const MIGRATIONS: readonly string[] = [
+  // 1: the log. `position` is the rowid, so it is the global order and the cursor.
+  `CREATE TABLE events (
+     position       INTEGER PRIMARY KEY,
+     id             TEXT    NOT NULL,
+     stream         TEXT    NOT NULL,
+     category       TEXT    NOT NULL,
+     version        INTEGER NOT NULL,
+     type           TEXT    NOT NULL,
+     data           TEXT    NOT NULL,
+     metadata       TEXT,
+     routing_key    TEXT,
+     timestamp      INTEGER NOT NULL,
+     schema_version INTEGER NOT NULL DEFAULT 1
+   );
+   CREATE UNIQUE INDEX events_id ON events (id);
+   CREATE UNIQUE INDEX events_stream ON events (stream, version);
+   CREATE INDEX events_category ON events (category, position);
+   CREATE INDEX events_type ON events (type, position);
+   CREATE INDEX events_routing_key ON events (routing_key, position) WHERE routing_key IS NOT NULL;`,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database up to `SCHEMA_VERSION`. */
+export function migrate(driver: SqlDriver): void {
+  const current = Number(driver.get<{ user_version: number }>('PRAGMA user_version')?.user_version ?? 0);
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`The store's schema version ${current} is newer than this Cairn (${SCHEMA_VERSION})`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    driver.exec('BEGIN IMMEDIATE');
+    try {
+      driver.exec(MIGRATIONS[v]!);
+      driver.exec(`PRAGMA user_version = ${v + 1}`);
+      driver.exec('COMMIT');
+    } catch (e) {
+      driver.exec('ROLLBACK');
+      throw e;
+    }
+  }
+}

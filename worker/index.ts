@@ -1,0 +1,94 @@
+/**
+ * cairndb/worker: the worker runtime. `serve()` turns the current dedicated worker into a
+ * Cairn store server; the default worker is nothing but `serve()`.
+ * @example
+ * // shop.worker.ts
+ * import { serve } from 'cairndb/worker';
+ * serve();
+ */
+import { createEngine, type Engine } from '../src/core/engine.ts';
+import { StorageUnavailableError, StoreClosedError } from '../src/core/errors.ts';
+import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
+import { loadSqlite } from '../src/core/sqlite-wasm.ts';
+import type { OpenConfig, OpenInfo, WorkerApi } from '../src/protocol/api.ts';
+import { serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
+import { openDatabase } from './storage.ts';
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  /** Where to listen; the worker's own global scope by default. */
+  endpoint?: Endpoint;
+}
+
+/** Serves a Cairn store from this worker. */
+export function serve(options: ServeOptions = {}): void {
+  const endpoint = options.endpoint ?? (globalThis as unknown as Endpoint);
+  let engine: Engine | undefined;
+  let opening: Promise<OpenInfo> | undefined;
+  let closed = false;
+  let shutdown = async (): Promise<void> => {};
+
+  function need(): Engine {
+    if (closed) throw new StoreClosedError();
+    if (engine === undefined) throw new StoreClosedError('The store is not open yet: call open first');
+    return engine;
+  }
+
+  async function open(config: OpenConfig): Promise<OpenInfo> {
+    const releaseLock = await holdStoreLock(config.name);
+    try {
+      const sqlite3 = await loadSqlite();
+      const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
+      engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), { maxEventBytes: config.maxEventBytes });
+      const e = engine;
+      shutdown = async () => {
+        await e.close();
+        opened.release();
+        releaseLock();
+      };
+      return { storage: opened.storage, role: 'leader' };
+    } catch (e) {
+      releaseLock();
+      throw e;
+    }
+  }
+
+  const api: WorkerApi = {
+    open(config) {
+      opening ??= open(config);
+      return opening;
+    },
+    append: (req) => need().append(req),
+    appendMany: (reqs) => need().appendMany(reqs),
+    readStream: (stream, options) => need().readStream(stream, options),
+    read: (filter, page) => need().read(filter, page),
+    head: () => need().head(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await shutdown();
+    },
+  };
+  serveRpc(api, endpoint);
+}
+
+/**
+ * Takes the store's Web Lock, which marks the one worker that may open its database, and
+ * holds it until the returned function is called.
+ */
+async function holdStoreLock(name: string): Promise<() => void> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  if (locks === undefined) return () => {};
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const granted = await new Promise<boolean>((resolve) => {
+    void locks.request(`cairn:${name}`, { ifAvailable: true }, async (lock) => {
+      resolve(lock !== null);
+      if (lock !== null) await held;
+    });
+  });
+  if (!granted) {
+    throw new StorageUnavailableError(`The store "${name}" is already open in another tab or worker`);
+  }
+  return release;
+}
