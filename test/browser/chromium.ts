@@ -1,0 +1,100 @@
+/**
+ * Starts the system Chromium ourselves (so a test can SIGKILL it) on a profile directory
+ * that outlives it, and drives it with playwright-core over CDP.
+ * The binary is `$CAIRN_CHROMIUM` (or `$CHROMIUM_PATH`), else /usr/bin/chromium.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** The Chromium binary the tests use. */
+export const CHROMIUM_PATH = process.env.CAIRN_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The flags this machine needs (no sandbox as root, no network beyond loopback). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+];
+
+/** A running Chromium on a persistent profile. */
+export interface RunningChromium {
+  browser: Browser;
+  context: BrowserContext;
+  process: ChildProcess;
+  profile: string;
+  /** Opens a harness page and waits until it is ready. */
+  openPage(url: string): Promise<Page>;
+  /** Kills the browser process at once, as a crash would. */
+  kill(): Promise<void>;
+  /** Closes the browser normally. */
+  close(): Promise<void>;
+}
+
+/** A fresh profile directory; remove it with `removeProfile`. */
+export function makeProfile(): string {
+  return mkdtempSync(join(tmpdir(), 'cairn-profile-'));
+}
+
+/** Deletes a profile directory. */
+export function removeProfile(profile: string): void {
+  rmSync(profile, { recursive: true, force: true });
+}
+
+/** Starts Chromium on `profile`. */
+export async function launchChromium(profile: string): Promise<RunningChromium> {
+  const child = spawn(
+    CHROMIUM_PATH,
+    ['--headless=new', ...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const wsEndpoint = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`Chromium did not start:\n${stderr}`)), 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /DevTools listening on (ws:\/\/\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Chromium exited with ${code}:\n${stderr}`));
+    });
+  });
+  child.stderr!.resume();
+  const browser = await chromium.connectOverCDP(wsEndpoint);
+  const context = browser.contexts()[0]!;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    browser,
+    context,
+    process: child,
+    profile,
+    async openPage(url) {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error('[page error]', e.message));
+      await page.goto(url);
+      await page.waitForFunction(() => document.title === 'ready');
+      return page;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async close() {
+      await browser.close().catch(() => {});
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
