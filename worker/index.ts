@@ -10,8 +10,8 @@ import { createEngine, type Engine } from '../src/core/engine.ts';
 import { StorageUnavailableError, StoreClosedError } from '../src/core/errors.ts';
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
-import type { OpenConfig, OpenInfo, WorkerApi } from '../src/protocol/api.ts';
-import { serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
+import { ENGINE_OPS, type OpenConfig, type OpenInfo, type PushMessages, type WorkerApi } from '../src/protocol/api.ts';
+import { push, serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
 import { openDatabase } from './storage.ts';
 
 /** Options of `serve`. */
@@ -41,6 +41,7 @@ export function serve(options: ServeOptions = {}): void {
       const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
       engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), { maxEventBytes: config.maxEventBytes });
       const e = engine;
+      e.onCommit((notice) => push(endpoint, 'commit', notice satisfies PushMessages['commit']));
       shutdown = async () => {
         await e.close();
         opened.release();
@@ -53,22 +54,20 @@ export function serve(options: ServeOptions = {}): void {
     }
   }
 
-  const api: WorkerApi = {
-    open(config) {
+  const api: Record<string, (...args: never[]) => unknown> = {
+    open(config: OpenConfig) {
       opening ??= open(config);
       return opening;
     },
-    append: (req) => need().append(req),
-    appendMany: (reqs) => need().appendMany(reqs),
-    readStream: (stream, options) => need().readStream(stream, options),
-    read: (filter, page) => need().read(filter, page),
-    head: () => need().head(),
     async close() {
       if (closed) return;
       closed = true;
       await shutdown();
     },
-  };
+  } satisfies Pick<WorkerApi, 'open' | 'close'>;
+  for (const op of ENGINE_OPS) {
+    api[op] = (...args: never[]) => (need()[op] as (...a: never[]) => unknown)(...args);
+  }
   serveRpc(api, endpoint);
 }
 

@@ -21,6 +21,7 @@ export async function openInProcess<E extends EventMap>(config: OpenConfig, driv
     storage: 'memory',
     role: 'leader',
     backend: engine,
+    onCommit: (listener) => engine.onCommit(listener),
     dispose: () => {},
   });
 }

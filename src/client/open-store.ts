@@ -6,9 +6,9 @@ import type { SqlDriver } from '../core/driver.ts';
 import { InvalidArgumentError, StorageUnavailableError } from '../core/errors.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from '../core/limits.ts';
 import type { DefaultEventMap, Durability, EventMap, StorageOption } from '../core/types.ts';
-import type { OpenConfig, WorkerApi } from '../protocol/api.ts';
+import type { OpenConfig, PushMessages, WorkerApi } from '../protocol/api.ts';
 import { createRpcClient } from '../protocol/rpc.ts';
-import { Store } from './store.ts';
+import { Store, type CommitFeed } from './store.ts';
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
@@ -58,7 +58,16 @@ async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: ()
   const worker =
     factory?.() ??
     new Worker(new URL('../../worker/default.ts', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
-  const rpc = createRpcClient<WorkerApi>(worker);
+  const commitListeners = new Set<(notice: PushMessages['commit']) => void>();
+  const rpc = createRpcClient<WorkerApi>(worker, (message) => {
+    if (message.push === 'commit') {
+      for (const listener of commitListeners) listener(message.data as PushMessages['commit']);
+    }
+  });
+  const onCommit: CommitFeed = (listener) => {
+    commitListeners.add(listener);
+    return () => commitListeners.delete(listener);
+  };
   worker.addEventListener('error', (event) => {
     rpc.fail(new StorageUnavailableError(`The Cairn worker failed: ${event.message || 'it could not start'}`));
   });
@@ -76,7 +85,7 @@ async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: ()
   };
   try {
     const info = await rpc.remote.open(config);
-    return new Store<E>({ ...config, ...info, backend: rpc.remote, dispose });
+    return new Store<E>({ ...config, ...info, backend: rpc.remote, onCommit, dispose });
   } catch (e) {
     dispose();
     throw e;

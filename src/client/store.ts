@@ -22,11 +22,15 @@ import type {
   RecordedEventOf,
   StorageKind,
 } from '../core/types.ts';
+import type { CommitNotice } from '../core/engine.ts';
 import type { Remote } from '../protocol/rpc.ts';
 import type { WorkerApi } from '../protocol/api.ts';
 
 /** The engine operations a store calls, wherever they run. */
 export type Backend = Remote<Omit<WorkerApi, 'open'>>;
+
+/** Listens for commits; returns a function that stops listening. */
+export type CommitFeed = (listener: (notice: CommitNotice) => void) => () => void;
 
 /** How a store was opened. */
 export interface StoreContext {
@@ -35,6 +39,8 @@ export interface StoreContext {
   role: 'leader' | 'follower';
   maxEventBytes: number;
   backend: Backend;
+  /** Tells of every commit to the store, whichever tab made it. */
+  onCommit: CommitFeed;
   /** Releases what the backend holds (a worker, a connection) once the engine is closed. */
   dispose: () => void;
 }
