@@ -1,0 +1,89 @@
+/**
+ * The playground: opens a store (OPFS in a browser that has it), appends from a form and
+ * pages through the log, newest first.
+ */
+import { isCairnError, openStore, type EventFilter, type ExpectedVersion, type PageArgs } from 'cairndb';
+
+const PAGE_SIZE = 15;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const store = await openStore({ name: 'playground' });
+$('status').textContent = `Store "${store.name}" is open on ${store.storage} (${store.role}).`;
+document.body.dataset.storage = store.storage;
+
+let filter: EventFilter = {};
+let page: PageArgs = { last: PAGE_SIZE };
+
+async function render(): Promise<void> {
+  const result = await store.read(filter, page);
+  const rows = [...result.edges].reverse().map(({ node: e }) => {
+    const tr = document.createElement('tr');
+    for (const [text, cls] of [
+      [String(e.position)],
+      [e.stream],
+      [String(e.version)],
+      [e.type],
+      [JSON.stringify(e.data), 'data'],
+    ] as const) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (cls) td.className = cls;
+      tr.append(td);
+    }
+    return tr;
+  });
+  $('log').replaceChildren(...rows);
+  const { pageInfo } = result;
+  $('page-info').textContent = rows.length ? `${rows.length} events` : 'No events yet';
+  // Newest first on screen: "newer" pages forward in the log, "older" pages backward.
+  const newer = $<HTMLButtonElement>('prev');
+  const older = $<HTMLButtonElement>('next');
+  newer.disabled = !pageInfo.hasNextPage;
+  older.disabled = !pageInfo.hasPreviousPage;
+  newer.onclick = () => void go({ first: PAGE_SIZE, after: pageInfo.endCursor ?? '' });
+  older.onclick = () => void go({ last: PAGE_SIZE, before: pageInfo.startCursor ?? '' });
+}
+
+async function go(next: PageArgs): Promise<void> {
+  page = next;
+  await render();
+}
+
+$<HTMLFormElement>('append-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  const out = $('append-result');
+  out.className = '';
+  try {
+    const text = String(form.get('data') ?? '').trim();
+    const expected = String(form.get('expectedVersion') ?? '').trim();
+    const expectedVersion: ExpectedVersion | undefined =
+      expected === '' ? undefined : /^\d+$/.test(expected) ? Number(expected) : (expected as ExpectedVersion);
+    const result = await store.append(
+      String(form.get('stream')),
+      [{ type: String(form.get('type')), data: text === '' ? null : (JSON.parse(text) as unknown) }],
+      expectedVersion === undefined ? {} : { expectedVersion },
+    );
+    out.textContent = `Appended: ${result.stream} is at version ${result.version}, position ${result.position}`;
+    await go({ last: PAGE_SIZE });
+  } catch (e) {
+    out.className = 'error';
+    out.textContent = isCairnError(e) ? `${e.code}: ${e.message}` : String(e);
+  }
+});
+
+$<HTMLFormElement>('filter-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  const category = String(form.get('category') ?? '').trim();
+  const types = String(form.get('types') ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  filter = {};
+  if (category) filter.category = category;
+  if (types.length) filter.types = types;
+  await go({ last: PAGE_SIZE });
+});
+
+await render();
