@@ -1,0 +1,103 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { SqlDriver } from '../../src/core/driver.ts';
+import { createEngine, type Engine } from '../../src/core/engine.ts';
+import { createIdFactory, encodeAppend } from '../../src/core/encode.ts';
+import { isVersionConflict } from '../../src/core/errors.ts';
+import { createSqliteWasmDriver } from '../../src/core/sqlite-wasm-driver.ts';
+import { loadSqlite } from '../../src/core/sqlite-wasm.ts';
+import type { AppendOptions } from '../../src/core/types.ts';
+
+/** A driver that records the transaction statements it runs, and can be made to fail COMMIT. */
+async function recordingDriver() {
+  const sqlite3 = await loadSqlite();
+  const inner = createSqliteWasmDriver(sqlite3, new sqlite3.oo1.DB(':memory:', 'c'));
+  const log: string[] = [];
+  let failNextCommit = false;
+  const driver: SqlDriver = {
+    ...inner,
+    run(sql, params) {
+      if (/^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(sql)) {
+        log.push(sql);
+        if (sql === 'COMMIT' && failNextCommit) {
+          failNextCommit = false;
+          throw new Error('disk I/O error');
+        }
+      }
+      return inner.run(sql, params);
+    },
+  };
+  return { driver, log, failCommit: () => (failNextCommit = true) };
+}
+
+const ids = createIdFactory();
+const req = (stream: string, type = 'E', options: AppendOptions = {}) =>
+  encodeAppend(stream, [{ type }], options, ids, 1 << 20);
+
+describe('group commit', () => {
+  let engine: Engine;
+  let rec: Awaited<ReturnType<typeof recordingDriver>>;
+  beforeEach(async () => {
+    rec = await recordingDriver();
+    engine = createEngine(rec.driver);
+    rec.log.length = 0;
+  });
+
+  it('commits appends that arrive together in one transaction, one savepoint each', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.append(req(`s-${i % 3}`))));
+    expect(results.map((r) => r.position)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(rec.log.filter((s) => s === 'COMMIT')).toHaveLength(1);
+    expect(rec.log.filter((s) => s === 'SAVEPOINT request')).toHaveLength(20);
+  });
+
+  it('rolls back a failing request alone; the rest of the group commits', async () => {
+    await engine.append(req('a'));
+    rec.log.length = 0;
+    const outcomes = await Promise.allSettled([
+      engine.append(req('b')),
+      engine.append(req('a', 'E', { expectedVersion: 'no_stream' })),
+      engine.append(req('c')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isVersionConflict((outcomes[1] as PromiseRejectedResult).reason)).toBe(true);
+    expect(rec.log).toContain('ROLLBACK TO request');
+    expect(rec.log.filter((s) => s === 'COMMIT')).toHaveLength(1);
+    const page = await engine.read({}, { first: 10 });
+    expect(page.events.map((e) => e.stream)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('resolves each append only after the COMMIT that holds it', async () => {
+    const order: string[] = [];
+    const inner = rec.driver.run;
+    rec.driver.run = (sql, params) => {
+      if (sql === 'COMMIT') order.push('commit');
+      return inner(sql, params);
+    };
+    await Promise.all([engine.append(req('x')).then(() => order.push('x')), engine.append(req('y')).then(() => order.push('y'))]);
+    expect(order).toEqual(['commit', 'x', 'y']);
+  });
+
+  it('rejects the whole group and keeps nothing when COMMIT fails', async () => {
+    rec.failCommit();
+    const outcomes = await Promise.allSettled([engine.append(req('p')), engine.append(req('q'))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'INTERNAL' });
+    expect(await engine.head()).toBe(0);
+    // The engine still works afterwards.
+    expect((await engine.append(req('p'))).position).toBe(1);
+  });
+
+  it('answers a read queued behind writes with those writes applied', async () => {
+    const write = engine.append(req('r'));
+    const read = engine.readStream('r');
+    await write;
+    expect((await read).map((e) => e.version)).toEqual([1]);
+  });
+
+  it('coalesces the commit notices of one drain', async () => {
+    const notices: unknown[] = [];
+    engine.onCommit((n) => notices.push(n));
+    await Promise.all([engine.append(req('n-1', 'A')), engine.append(req('n-2', 'B')), engine.append(req('n-1', 'A'))]);
+    await Promise.resolve();
+    expect(notices).toEqual([{ head: 3, streams: ['n-1', 'n-2'], types: ['A', 'B'] }]);
+  });
+});
