@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  InvalidEventError,
+  ProjectionFailedError,
+  StorageUnavailableError,
+  VersionConflictError,
+  type CairnError,
+} from '../../src/core/errors.ts';
+import { deserializeError, serializeError } from '../../src/protocol/error-codec.ts';
+import { createRpcClient, push, serveRpc, type Endpoint } from '../../src/protocol/rpc.ts';
+
+/** Both ends of a real MessageChannel, so messages are structured-cloned as in a browser. */
+function pair(): [Endpoint, Endpoint, () => void] {
+  const { port1, port2 } = new MessageChannel();
+  port1.start();
+  port2.start();
+  return [port1 as unknown as Endpoint, port2 as unknown as Endpoint, () => (port1.close(), port2.close())];
+}
+
+describe('error codec', () => {
+  it('round-trips every code to its own class with its fields', () => {
+    const samples: CairnError[] = [
+      new VersionConflictError('cart-1', 'no_stream', 3),
+      new InvalidEventError('bad data', 2),
+      new ProjectionFailedError('totals', 'handler threw'),
+      new StorageUnavailableError('no OPFS'),
+    ];
+    for (const error of samples) {
+      const back = deserializeError(structuredClone(serializeError(error)));
+      expect(back).toBeInstanceOf(error.constructor);
+      expect(back.code).toBe(error.code);
+      expect(back.message).toBe(error.message);
+      expect({ ...back }).toEqual({ ...error });
+    }
+    for (const code of Object.values(ErrorCode)) {
+      expect(deserializeError({ code, message: 'm', fields: {} }).code).toBe(code);
+    }
+  });
+
+  it('turns a foreign error into INTERNAL with its message', () => {
+    const back = deserializeError(serializeError(new TypeError('boom')));
+    expect(back.code).toBe('INTERNAL');
+    expect(back.message).toBe('boom');
+  });
+});
+
+describe('rpc', () => {
+  const api = {
+    add: (a: number, b: number) => a + b,
+    later: async (ms: number) => new Promise<string>((r) => setTimeout(() => r('done'), ms)),
+    conflict: () => {
+      throw new VersionConflictError('s', 1, 2);
+    },
+  };
+
+  it('calls methods, returns results and rejects with rebuilt errors', async () => {
+    const [a, b, close] = pair();
+    serveRpc(api, a);
+    const { remote } = createRpcClient<typeof api>(b);
+    expect(await remote.add(2, 3)).toBe(5);
+    expect(await Promise.all([remote.later(20), remote.add(1, 1)])).toEqual(['done', 2]);
+    const error = await remote.conflict().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VersionConflictError);
+    expect(error).toMatchObject({ stream: 's', expected: 1, actual: 2 });
+    await expect((remote as unknown as { nope(): Promise<void> }).nope()).rejects.toMatchObject({ code: 'INTERNAL' });
+    close();
+  });
+
+  it('is not thenable, so awaiting the remote itself does not hang', async () => {
+    const [a, b, close] = pair();
+    serveRpc(api, a);
+    const { remote } = createRpcClient<typeof api>(b);
+    expect(await Promise.resolve(remote)).toBe(remote);
+    close();
+  });
+
+  it('rejects pending and later calls when failed, e.g. when the worker dies', async () => {
+    const [a, b, close] = pair();
+    serveRpc(api, a);
+    const client = createRpcClient<typeof api>(b);
+    const pending = client.remote.later(1000);
+    client.fail(new StorageUnavailableError('worker died'));
+    await expect(pending).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(client.remote.add(1, 2)).rejects.toThrow('worker died');
+    close();
+  });
+
+  it('delivers pushes to the client', async () => {
+    const [a, b, close] = pair();
+    const got = new Promise((resolve) => createRpcClient(b, resolve));
+    push(a, 'commit', { head: 7 });
+    expect(await got).toEqual({ push: 'commit', data: { head: 7 } });
+    close();
+  });
+});
