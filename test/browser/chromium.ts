@@ -45,7 +45,8 @@ export function makeProfile(): string {
 
 /** Deletes a profile directory. */
 export function removeProfile(profile: string): void {
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helper processes may still be writing for a moment after the browser exits.
+  rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 }
 
 /** Starts Chromium on `profile`. */
@@ -53,7 +54,8 @@ export async function launchChromium(profile: string): Promise<RunningChromium> 
   const child = spawn(
     CHROMIUM_PATH,
     ['--headless=new', ...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group, so a kill takes the renderers and helpers along with it.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const wsEndpoint = await new Promise<string>((resolve, reject) => {
     let stderr = '';
@@ -88,13 +90,23 @@ export async function launchChromium(profile: string): Promise<RunningChromium> 
       return page;
     },
     async kill() {
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
       await exited;
     },
     async close() {
       await browser.close().catch(() => {});
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+      killGroup(child, 'SIGKILL');
     },
   };
+}
+
+/** Signals the browser's whole process group; it may already be gone. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // No such process group: everything has exited.
+  }
 }
