@@ -4,11 +4,16 @@ import { createEngine, type Engine } from '../core/engine.ts';
 import { StorageUnavailableError } from '../core/errors.ts';
 import { openMemoryEngine } from '../core/sqlite-wasm.ts';
 import type { EventMap } from '../core/types.ts';
+import type { Upcasting } from '../core/upcast.ts';
 import type { OpenConfig } from '../protocol/api.ts';
 import { Store } from './store.ts';
 
 /** Opens the engine in this thread, on `driver` or on sqlite-wasm in memory. */
-export async function openInProcess<E extends EventMap>(config: OpenConfig, driver?: SqlDriver): Promise<Store<E>> {
+export async function openInProcess<E extends EventMap>(
+  config: OpenConfig,
+  upcasting: Upcasting,
+  driver?: SqlDriver,
+): Promise<Store<E>> {
   if (config.storage === 'opfs' || config.storage === 'indexeddb') {
     throw new StorageUnavailableError(
       `Storage '${config.storage}' needs a browser page; here Cairn runs in-process on memory or on the driver you pass`,
@@ -20,6 +25,7 @@ export async function openInProcess<E extends EventMap>(config: OpenConfig, driv
     ...config,
     storage: 'memory',
     role: 'leader',
+    upcasting,
     backend: engine,
     onCommit: (listener) => engine.onCommit(listener),
     dispose: () => {},

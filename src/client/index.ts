@@ -2,6 +2,15 @@
 export { openStore, type OpenStoreOptions } from './open-store.ts';
 export { Store } from './store.ts';
 export {
+  Aggregate,
+  type AggregateDefinition,
+  type AppendedEvent,
+  type HandleOptions,
+  type HandleResult,
+  type LoadResult,
+} from '../domain/aggregate.ts';
+export type { UnknownEvents, Upcasters } from '../core/upcast.ts';
+export {
   CairnError,
   DuplicateEventIdError,
   ErrorCode,
@@ -15,6 +24,7 @@ export {
   ReadOnlyQueryError,
   StorageUnavailableError,
   StoreClosedError,
+  UpcastError,
   VersionConflictError,
   isCairnError,
   isDuplicateEventId,
@@ -26,6 +36,7 @@ export {
   isReadOnlyQuery,
   isStorageUnavailable,
   isStoreClosed,
+  isUpcastFailed,
   isVersionConflict,
 } from '../core/errors.ts';
 export { ExpectedVersion } from '../core/types.ts';

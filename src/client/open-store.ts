@@ -6,6 +6,7 @@ import type { SqlDriver } from '../core/driver.ts';
 import { InvalidArgumentError, StorageUnavailableError } from '../core/errors.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from '../core/limits.ts';
 import type { DefaultEventMap, Durability, EventMap, StorageOption } from '../core/types.ts';
+import { createUpcasting, type UnknownEvents, type Upcasters, type Upcasting } from '../core/upcast.ts';
 import type { OpenConfig, PushMessages, WorkerApi } from '../protocol/api.ts';
 import { createRpcClient } from '../protocol/rpc.ts';
 import { Store, type CommitFeed } from './store.ts';
@@ -24,6 +25,10 @@ export interface OpenStoreOptions {
   worker?: () => Worker;
   /** Outside a browser: a synchronous SQLite connection to run on instead of sqlite-wasm in memory. */
   driver?: SqlDriver;
+  /** Steps that bring old event shapes up to date as they are read: `{ [type]: { [fromVersion]: (data) => data } }`. */
+  upcasters?: Upcasters;
+  /** An event no upcaster can bring up to date is an error (the default) or is skipped. */
+  unknownEvents?: UnknownEvents;
 }
 
 /**
@@ -47,14 +52,19 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
     durability: options.durability ?? 'strict',
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
   };
+  const upcasting = createUpcasting(options.upcasters, options.unknownEvents);
   const inPage = typeof document !== 'undefined' && typeof Worker !== 'undefined';
-  if (inPage && options.driver === undefined) return openInWorker<E>(config, options.worker);
+  if (inPage && options.driver === undefined) return openInWorker<E>(config, upcasting, options.worker);
   // Loaded only where it is used, so a page's bundle carries no second SQLite.
   const { openInProcess } = await import('./in-process.ts');
-  return openInProcess<E>(config, options.driver);
+  return openInProcess<E>(config, upcasting, options.driver);
 }
 
-async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: () => Worker): Promise<Store<E>> {
+async function openInWorker<E extends EventMap>(
+  config: OpenConfig,
+  upcasting: Upcasting,
+  factory?: () => Worker,
+): Promise<Store<E>> {
   const worker =
     factory?.() ??
     new Worker(new URL('../../worker/default.ts', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
@@ -85,7 +95,7 @@ async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: ()
   };
   try {
     const info = await rpc.remote.open(config);
-    return new Store<E>({ ...config, ...info, backend: rpc.remote, onCommit, dispose });
+    return new Store<E>({ ...config, ...info, upcasting, backend: rpc.remote, onCommit, dispose });
   } catch (e) {
     dispose();
     throw e;

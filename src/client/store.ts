@@ -6,12 +6,15 @@
 import { encodeCursor } from '../core/cursor.ts';
 import { createIdFactory, decodeEvent, encodeAppend, type IdFactory } from '../core/encode.ts';
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.ts';
-import type { StoredPage } from '../core/records.ts';
+import type { StoredEvent, StoredPage } from '../core/records.ts';
+import type { Upcasting } from '../core/upcast.ts';
+import { Aggregate, type AggregateDefinition, type AggregateStore } from '../domain/aggregate.ts';
 import type {
   AppendManyEntry,
   AppendOptions,
   AppendResult,
   DefaultEventMap,
+  Edge,
   EventFilter,
   EventInputOf,
   EventMap,
@@ -39,6 +42,8 @@ export interface StoreContext {
   role: 'leader' | 'follower';
   maxEventBytes: number;
   backend: Backend;
+  /** Brings stored events to their latest schema version, and says what new events are written with. */
+  upcasting: Upcasting;
   /** Tells of every commit to the store, whichever tab made it. */
   onCommit: CommitFeed;
   /** Releases what the backend holds (a worker, a connection) once the engine is closed. */
@@ -76,28 +81,31 @@ export class Store<E extends EventMap = DefaultEventMap> {
   /** Appends events to one stream atomically; resolves once they are committed. */
   async append(stream: string, events: readonly EventInputOf<E>[], options?: AppendOptions): Promise<AppendResult> {
     const backend = this.#open();
-    return backend.append(encodeAppend(stream, events, options, this.#nextId, this.#ctx.maxEventBytes));
+    return backend.append(this.#encode(stream, events, options));
   }
 
   /** Appends to several streams in one transaction: all of it commits, or none. */
   async appendMany(entries: readonly AppendManyEntry<E>[]): Promise<AppendResult[]> {
     const backend = this.#open();
     if (!Array.isArray(entries)) throw new InvalidArgumentError('appendMany takes an array of appends');
-    const reqs = entries.map((entry) =>
-      encodeAppend(entry.stream, entry.events, entry, this.#nextId, this.#ctx.maxEventBytes),
-    );
+    const reqs = entries.map((entry) => this.#encode(entry.stream, entry.events, entry));
     return backend.appendMany(reqs);
   }
 
   /** Reads one stream in version order (or reversed). */
   async readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEventOf<E>[]> {
-    const rows = await this.#open().readStream(stream, options);
-    return rows.map((row) => decodeEvent(row) as RecordedEventOf<E>);
+    return this.#decodeAll(await this.#open().readStream(stream, options));
   }
 
   /** Reads one Relay-style page of the global log, filtered. */
   async read(filter: EventFilter = {}, page: PageArgs = {}): Promise<Page<RecordedEventOf<E>>> {
-    return toPage<E>(await this.#open().read(filter, page));
+    const result = await this.#open().read(filter, page);
+    const edges: Edge<RecordedEventOf<E>>[] = [];
+    for (const row of result.events) {
+      const node = this.#decode(row);
+      if (node !== undefined) edges.push({ cursor: encodeCursor(row.position), node });
+    }
+    return pageOf(edges, result);
   }
 
   /** Iterates over the events matching `filter`, in global order, fetching a batch at a time. */
@@ -107,7 +115,8 @@ export class Store<E extends EventMap = DefaultEventMap> {
     for (;;) {
       const page = await this.#open().read(filter, { first: batchSize, after: encodeCursor(after) });
       for (const row of page.events) {
-        yield decodeEvent(row) as RecordedEventOf<E>;
+        const event = this.#decode(row);
+        if (event !== undefined) yield event;
         after = row.position;
       }
       if (!page.hasNextPage) return;
@@ -119,10 +128,48 @@ export class Store<E extends EventMap = DefaultEventMap> {
     return this.#open().head();
   }
 
+  /**
+   * An aggregate over the streams of one category: `handle` decides and appends with
+   * optimistic concurrency, retrying on conflicts; `load` folds snapshot plus tail.
+   * @example
+   * const carts = store.aggregate({ category: 'cart', initialState: { items: 0 }, evolve, decide, snapshotEvery: 100 });
+   * await carts.handle('42', { kind: 'AddItem', sku: 'A1' });
+   */
+  aggregate<S, C>(definition: AggregateDefinition<S, C, E>): Aggregate<S, C, E> {
+    const store: AggregateStore<E> = {
+      load: async (stream, revision) => {
+        const loaded = await this.#open().loadAggregate(stream, revision);
+        return { snapshot: loaded.snapshot, events: this.#decodeAll(loaded.events) };
+      },
+      readStream: (stream) => this.readStream(stream),
+      readEvents: async (ids) => this.#decodeAll(await this.#open().readEvents(ids)),
+      append: (stream, events, expectedVersion) => this.append(stream, events, { expectedVersion }),
+      saveSnapshot: (stream, revision, version, state) => this.#open().saveSnapshot(stream, revision, version, state),
+    };
+    return new Aggregate(store, definition);
+  }
+
   /** Waits for every acknowledged write, then closes. Later calls fail with STORE_CLOSED. */
   close(): Promise<void> {
     this.#closing ??= this.#ctx.backend.close().finally(() => this.#ctx.dispose());
     return this.#closing;
+  }
+
+  #encode(stream: string, events: readonly EventInputOf<E>[], options: AppendOptions | undefined) {
+    return encodeAppend(stream, events, options, this.#nextId, this.#ctx.maxEventBytes, this.#ctx.upcasting.schemaVersionOf);
+  }
+
+  #decode(row: StoredEvent): RecordedEventOf<E> | undefined {
+    return this.#ctx.upcasting.upcast(decodeEvent(row)) as RecordedEventOf<E> | undefined;
+  }
+
+  #decodeAll(rows: StoredEvent[]): RecordedEventOf<E>[] {
+    const out: RecordedEventOf<E>[] = [];
+    for (const row of rows) {
+      const event = this.#decode(row);
+      if (event !== undefined) out.push(event);
+    }
+    return out;
   }
 
   #open(): Backend {
@@ -131,18 +178,18 @@ export class Store<E extends EventMap = DefaultEventMap> {
   }
 }
 
-function toPage<E extends EventMap>(page: StoredPage): Page<RecordedEventOf<E>> {
-  const edges = page.events.map((row) => ({
-    cursor: encodeCursor(row.position),
-    node: decodeEvent(row) as RecordedEventOf<E>,
-  }));
+function pageOf<N>(edges: Edge<N>[], page: StoredPage): Page<N> {
+  // Cursors of the page's ends come from the stored rows, so an event skipped by upcasting
+  // at either end does not make the next page repeat or miss anything.
+  const first = page.events[0];
+  const last = page.events.at(-1);
   return {
     edges,
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPreviousPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      startCursor: first === undefined ? null : encodeCursor(first.position),
+      endCursor: last === undefined ? null : encodeCursor(last.position),
     },
   };
 }

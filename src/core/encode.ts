@@ -65,6 +65,7 @@ export function encodeAppend(
   options: AppendOptions | undefined,
   nextId: IdFactory,
   maxEventBytes: number,
+  schemaVersionOf: (type: string) => number = () => 1,
 ): AppendRequest {
   validateStream(stream);
   if (!Array.isArray(events) || events.length === 0) {
@@ -76,14 +77,20 @@ export function encodeAppend(
   }
   return {
     stream,
-    events: events.map((e, i) => encodeEvent(e, i, nextId, maxEventBytes)),
+    events: events.map((e, i) => encodeEvent(e, i, nextId, maxEventBytes, schemaVersionOf)),
     expectedVersion: validateExpectedVersion(options?.expectedVersion),
     routingKey: routingKey ?? null,
   };
 }
 
 /** Validates and serialises one event. */
-export function encodeEvent(event: EventInput, index: number, nextId: IdFactory, maxEventBytes: number): EncodedEvent {
+export function encodeEvent(
+  event: EventInput,
+  index: number,
+  nextId: IdFactory,
+  maxEventBytes: number,
+  schemaVersionOf: (type: string) => number = () => 1,
+): EncodedEvent {
   if (typeof event !== 'object' || event === null) {
     throw new InvalidEventError(`Event ${index} must be an object`, index);
   }
@@ -112,7 +119,7 @@ export function encodeEvent(event: EventInput, index: number, nextId: IdFactory,
     metadataJson = toStrictJson(metadata, `event ${index} metadata`, index);
   }
   checkSize(dataJson, metadataJson, maxEventBytes, index);
-  return { id: eventId, type, data: dataJson, metadata: metadataJson, schemaVersion: schemaVersion ?? 1 };
+  return { id: eventId, type, data: dataJson, metadata: metadataJson, schemaVersion: schemaVersion ?? schemaVersionOf(type) };
 }
 
 /** Re-checks, on the engine's side of a boundary, what an encoded append must satisfy. */

@@ -9,10 +9,11 @@ import { decodeCursor } from './cursor.ts';
 import type { SqlDriver } from './driver.ts';
 import { checkEncodedAppend, validateStream } from './encode.ts';
 import { CairnError, InternalError, InvalidArgumentError, QuotaExceededError } from './errors.ts';
-import { appendEvents, headPosition, readFiltered, readStreamEvents } from './event-log.ts';
+import { appendEvents, headPosition, readEventsById, readFiltered, readStreamEvents } from './event-log.ts';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './limits.ts';
 import type { AppendRequest, StoredEvent, StoredPage } from './records.ts';
 import { migrate } from './schema.ts';
+import { loadAggregate, saveSnapshot, type AggregateLoad } from './snapshots.ts';
 import type { AppendResult, EventFilter, PageArgs, ReadStreamOptions } from './types.ts';
 
 /** What one commit changed, for whoever follows the log. */
@@ -41,6 +42,12 @@ export interface Engine {
   read(filter: EventFilter, page?: PageArgs): Promise<StoredPage>;
   /** The newest position in the log. */
   head(): Promise<number>;
+  /** Events by id, in the order asked; missing ids are left out. */
+  readEvents(ids: string[]): Promise<StoredEvent[]>;
+  /** A stream's snapshot for `revision` (null: do not look) and the events after it. */
+  loadAggregate(stream: string, revision: number | null): Promise<AggregateLoad>;
+  /** Stores a snapshot of a stream's state at `version`. */
+  saveSnapshot(stream: string, revision: number, version: number, state: string): Promise<void>;
   /** Calls `listener` after every commit that appended events; returns an unsubscribe function. */
   onCommit(listener: (notice: CommitNotice) => void): () => void;
   /** Commits what is queued, then closes the connection. */
@@ -125,6 +132,20 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
     },
     head() {
       return queue.read(() => headPosition(driver));
+    },
+    async readEvents(ids) {
+      if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
+        throw new InvalidArgumentError('readEvents takes an array of event ids');
+      }
+      return queue.read(() => readEventsById(driver, ids));
+    },
+    async loadAggregate(stream, revision) {
+      validateStream(stream);
+      return queue.read(() => loadAggregate(driver, stream, revision));
+    },
+    async saveSnapshot(stream, revision, version, state) {
+      validateStream(stream);
+      return queue.write(() => saveSnapshot(driver, stream, revision, version, state, now()));
     },
     onCommit(listener) {
       listeners.add(listener);

@@ -17,6 +17,7 @@ export const ErrorCode = {
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   STORE_CLOSED: 'STORE_CLOSED',
   NO_LEADER: 'NO_LEADER',
+  UPCAST_FAILED: 'UPCAST_FAILED',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -142,6 +143,18 @@ export class NoLeaderError extends CairnError {
   }
 }
 
+/** A stored event could not be brought to its latest schema version. */
+export class UpcastError extends CairnError {
+  readonly type: string;
+  readonly schemaVersion: number;
+  constructor(type: string, schemaVersion: number, message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.UPCAST_FAILED, message, options);
+    this.name = 'UpcastError';
+    this.type = type;
+    this.schemaVersion = schemaVersion;
+  }
+}
+
 /** An unexpected failure inside Cairn or SQLite; `cause` holds the original. */
 export class InternalError extends CairnError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -177,6 +190,8 @@ export const isQuotaExceeded = guard<QuotaExceededError>(ErrorCode.QUOTA_EXCEEDE
 export const isStorageUnavailable = guard<StorageUnavailableError>(ErrorCode.STORAGE_UNAVAILABLE);
 /** True when `e` is a call on a closed store. */
 export const isStoreClosed = guard<StoreClosedError>(ErrorCode.STORE_CLOSED);
+/** True when `e` is a failed upcast. */
+export const isUpcastFailed = guard<UpcastError>(ErrorCode.UPCAST_FAILED);
 /** True when `e` is a missing leader. */
 export const isNoLeader = guard<NoLeaderError>(ErrorCode.NO_LEADER);
 

@@ -91,6 +91,16 @@ function replayedAppend(
   return { stream: req.stream, version: last.version, position: last.position, ids: req.events.map((e) => e.id) };
 }
 
+/** Reads events by id, in the order given; ids that are not stored are left out. */
+export function readEventsById(db: SqlDriver, ids: readonly string[]): StoredEvent[] {
+  const out: StoredEvent[] = [];
+  for (const id of ids) {
+    const row = db.get<StoredEvent>(`SELECT ${COLUMNS} FROM events WHERE id = ?`, [id]);
+    if (row !== undefined) out.push(row);
+  }
+  return out;
+}
+
 /** Reads one stream by version. */
 export function readStreamEvents(
   db: SqlDriver,

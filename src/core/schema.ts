@@ -25,6 +25,15 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX events_category ON events (category, position);
    CREATE INDEX events_type ON events (type, position);
    CREATE INDEX events_routing_key ON events (routing_key, position) WHERE routing_key IS NOT NULL;`,
+  // 2: aggregate snapshots, one per stream and evolve revision.
+  `CREATE TABLE snapshots (
+     stream    TEXT    NOT NULL,
+     revision  INTEGER NOT NULL,
+     version   INTEGER NOT NULL,
+     state     TEXT    NOT NULL,
+     timestamp INTEGER NOT NULL,
+     PRIMARY KEY (stream, revision)
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version this code writes. */

@@ -22,7 +22,16 @@ export interface OpenInfo {
 }
 
 /** The engine operations that cross the boundary as they are. */
-export const ENGINE_OPS = ['append', 'appendMany', 'readStream', 'read', 'head'] as const;
+export const ENGINE_OPS = [
+  'append',
+  'appendMany',
+  'readStream',
+  'read',
+  'head',
+  'readEvents',
+  'loadAggregate',
+  'saveSnapshot',
+] as const;
 
 /** One of `ENGINE_OPS`. */
 export type EngineOp = (typeof ENGINE_OPS)[number];

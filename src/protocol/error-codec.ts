@@ -16,6 +16,7 @@ import {
   ReadOnlyQueryError,
   StorageUnavailableError,
   StoreClosedError,
+  UpcastError,
   VersionConflictError,
   type ExpectedVersionValue,
 } from '../core/errors.ts';
@@ -28,7 +29,7 @@ export interface SerializedError {
   fields: Record<string, unknown>;
 }
 
-const FIELDS = ['stream', 'expected', 'actual', 'index', 'id', 'projection'] as const;
+const FIELDS = ['stream', 'expected', 'actual', 'index', 'id', 'projection', 'type', 'schemaVersion'] as const;
 
 /** Flattens any thrown value; what is not a CairnError becomes INTERNAL. */
 export function serializeError(e: unknown): SerializedError {
@@ -79,6 +80,9 @@ export function deserializeError(s: SerializedError): CairnError {
       break;
     case ErrorCode.STORE_CLOSED:
       error = new StoreClosedError(s.message);
+      break;
+    case ErrorCode.UPCAST_FAILED:
+      error = new UpcastError(str('type'), Number(f.schemaVersion), s.message);
       break;
     case ErrorCode.NO_LEADER:
       error = new NoLeaderError(s.message);
