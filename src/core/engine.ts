@@ -181,11 +181,13 @@ function planPage(filter: EventFilter, page: PageArgs): PagePlan {
     throw new InvalidArgumentError(`A page size must be an integer from 0 to ${MAX_PAGE_SIZE}, got ${size}`);
   }
   const cursor = backward ? page.before : page.after;
+  const boundary = cursor !== undefined ? decodeCursor(cursor) : backward ? Number.MAX_SAFE_INTEGER : 0;
   return {
     backward,
     size,
-    fromCursor: cursor !== undefined,
-    boundary: cursor !== undefined ? decodeCursor(cursor) : backward ? Number.MAX_SAFE_INTEGER : 0,
+    boundary,
+    // Nothing lies before position 0, so a forward read from there needs no look behind.
+    fromCursor: cursor !== undefined && (backward || boundary > 0),
   };
 }
 

@@ -7,7 +7,11 @@ let sqlite3: Promise<Sqlite3Static> | undefined;
 
 /** Loads the sqlite-wasm module once per realm. */
 export function loadSqlite(): Promise<Sqlite3Static> {
-  sqlite3 ??= sqlite3InitModule();
+  sqlite3 ??= sqlite3InitModule().then((s) => {
+    // oo1 warns on every failed step; those failures reach the caller as CairnErrors already.
+    s.config.warn = () => {};
+    return s;
+  });
   return sqlite3;
 }
 
