@@ -22,6 +22,8 @@ export async function openInProcess<E extends EventMap>(config: OpenConfig, driv
     role: 'leader',
     backend: engine,
     onCommit: (listener) => engine.onCommit(listener),
+    // Alone in its runtime, it leads for as long as it is open.
+    onRoleChange: () => () => {},
     dispose: () => {},
   });
 }
