@@ -4,6 +4,7 @@
  */
 import * as cairn from '../../../src/client/index.ts';
 import { caught, scenarios, type ScenarioName } from '../../contract/scenarios.ts';
+import { installTabs } from './tabs.ts';
 
 let n = 0;
 const stores = new Map<string, cairn.Store>();
@@ -37,4 +38,5 @@ declare global {
   }
 }
 window.cairnTest = harness;
+installTabs();
 document.title = 'ready';
