@@ -44,6 +44,7 @@ import {
   parseTabMessage,
   storeChannelName,
   storeLockName,
+  workerLockName,
   type ForwardedReply,
   type ForwardedRequest,
   type LeaderMessage,
@@ -117,7 +118,7 @@ export function joinTabs(options: TabsOptions): Tabs {
   let readyTimer: ReturnType<typeof setTimeout> | undefined;
   let resolveReady!: (info: OpenInfo) => void;
   let rejectReady!: (e: unknown) => void;
-  const ready = new Promise<OpenInfo>((resolve, reject) => {
+  const elected = new Promise<OpenInfo>((resolve, reject) => {
     resolveReady = (info) => {
       if (readySettled) return;
       readySettled = true;
@@ -131,6 +132,14 @@ export function joinTabs(options: TabsOptions): Tabs {
       reject(e);
     };
   });
+
+  // The page learns this worker's id from `ready` and queues for its lifetime lock: held
+  // from here until the worker is gone, so it is surely held by the time `ready` settles.
+  const alive = new Promise<void>((held) => {
+    if (locks === undefined) held();
+    else void locks.request(workerLockName(self), () => new Promise<void>(() => held()));
+  });
+  const ready = Promise.all([alive, elected]).then(([, info]) => info);
 
   const storeChannel = solo ? undefined : new BroadcastChannel(storeChannelName(name));
   const inbox = solo ? undefined : new BroadcastChannel(inboxChannelName(name, self));
@@ -206,7 +215,7 @@ export function joinTabs(options: TabsOptions): Tabs {
     const head = await s.head().catch(() => 0);
     post(storeChannel, { kind: 'leader', leader: self, storage: s.storage, head });
     if (readySettled) options.onLeader({ head });
-    resolveReady({ storage: s.storage, role: 'leader' });
+    resolveReady({ storage: s.storage, role: 'leader', worker: self });
     for (const [id, p] of pending) dispatch(id, p);
     return true;
   }
@@ -261,7 +270,7 @@ export function joinTabs(options: TabsOptions): Tabs {
     watchLeader(m.leader);
     // A page that was already open may have missed commit notices in the handover.
     if (readySettled) options.onLeader({ head: m.head });
-    resolveReady({ storage: m.storage, role: 'follower' });
+    resolveReady({ storage: m.storage, role: 'follower', worker: self });
     for (const [id, p] of pending) if (p.sentTo !== m.leader) dispatch(id, p);
   }
 

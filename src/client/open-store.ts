@@ -8,6 +8,7 @@ import { DEFAULT_MAX_EVENT_BYTES } from '../core/limits.ts';
 import type { DefaultEventMap, Durability, EventMap, StorageOption } from '../core/types.ts';
 import type { OpenConfig, WorkerApi } from '../protocol/api.ts';
 import { createRpcClient } from '../protocol/rpc.ts';
+import { workerLockName } from '../protocol/tabs.ts';
 import { Store, type PushFeed } from './store.ts';
 
 /** Options of `openStore`. */
@@ -94,13 +95,24 @@ async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: ()
     worker.terminate();
   };
   addEventListener('pagehide', onPageHide);
+  const watching = new AbortController();
   const dispose = (): void => {
     removeEventListener('pagehide', onPageHide);
+    watching.abort();
     rpc.dispose();
     worker.terminate();
   };
   try {
     const info = await rpc.remote.open(config);
+    // A worker can die with no error event (terminated from inside, its process killed):
+    // it holds a lock for its whole life, and being granted that lock means it is gone.
+    navigator.locks
+      ?.request(workerLockName(info.worker), { mode: 'shared', signal: watching.signal }, () => {
+        rpc.fail(new StorageUnavailableError("This tab's Cairn worker stopped"));
+      })
+      .catch(() => {
+        // Aborted by dispose.
+      });
     return new Store<E>({
       ...config,
       ...info,

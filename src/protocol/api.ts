@@ -24,6 +24,8 @@ export type Role = 'leader' | 'follower';
 export interface OpenInfo {
   storage: StorageKind;
   role: Role;
+  /** The worker's unique id, which names its lifetime lock (see `workerLockName`). */
+  worker: string;
 }
 
 /** The engine operations that cross the boundary as they are (and are forwarded between tabs). */

@@ -71,6 +71,14 @@ export function leaderLockName(leaderId: string): string {
   return `cairn-leader:${leaderId}`;
 }
 
+/**
+ * The lock a worker holds for its whole life (never released by `close`): its page queues
+ * for it, so a worker that dies without an error event still fails its page's calls.
+ */
+export function workerLockName(workerId: string): string {
+  return `cairn-worker:${workerId}`;
+}
+
 /** The channel every worker of the store joins. */
 export function storeChannelName(store: string): string {
   return `cairn:${store}`;

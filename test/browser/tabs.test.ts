@@ -183,6 +183,20 @@ describe('many tabs', () => {
       });
     });
 
+    it("the leader's worker stops: followers take over, and the leader tab's own calls fail instead of hanging", async () => {
+      await failover('worker-stops', async (leader) => {
+        const acked = await leader.evaluate(() => window.cairnTabs.ackedSoFar());
+        const [worker] = leader.workers();
+        // Gone without an error event, as when the worker is terminated or killed.
+        void worker!.evaluate(() => (globalThis as unknown as { close(): void }).close()).catch(() => {});
+        // Every lane stops at its first failure, so all three failing means none hangs.
+        await expect.poll(() => leader.evaluate(() => window.cairnTabs.errorsSoFar()), { timeout: 10_000 }).toBe(3);
+        const own = await leader.evaluate(() => window.cairnTabs.stopLoop());
+        expect(new Set(own.errors.map((e) => e.code))).toEqual(new Set(['STORAGE_UNAVAILABLE']));
+        return acked;
+      });
+    });
+
     it("the leader's renderer crashes", async () => {
       await failover('crash', async (leader) => {
         const acked = await leader.evaluate(() => window.cairnTabs.ackedSoFar());

@@ -19,7 +19,7 @@ export interface LoopReport {
   acked: Ack[];
   /** Appends rejected with VERSION_CONFLICT (they state a version that may be stale on purpose). */
   conflicts: number;
-  /** Every other rejection. */
+  /** Every other rejection (each ends its lane). */
   errors: { code: string; message: string }[];
   /** Calls made after the store was closed, rejected with STORE_CLOSED as they must be. */
   closedAfter: number;
@@ -104,7 +104,9 @@ const tabs = {
                 report.closedAfter++;
                 return;
               } else {
+                // Recorded, and the lane ends: a dead store must not spin the loop.
                 report.errors.push(errorOf(e));
+                return;
               }
             }
           }
@@ -113,6 +115,8 @@ const tabs = {
     }
     loop = state;
   },
+  /** How many calls have failed so far (other than by version conflicts). */
+  errorsSoFar: () => loop?.report.errors.length ?? 0,
   /** The acknowledgements so far, without stopping. */
   ackedSoFar: () => loop?.report.acked.slice() ?? [],
   /** Stops the loops and reports once every call has settled. */
