@@ -62,6 +62,28 @@ export interface LeaderServer {
   close(): Promise<void>;
 }
 
+/** The part of the Web Locks API the election uses. */
+export interface TabLocks {
+  request(name: string, options: LockOptions, callback: (lock: Lock | null) => unknown): Promise<unknown>;
+}
+
+/** The part of a BroadcastChannel the election uses. */
+export interface TabChannel {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  close(): void;
+}
+
+/** Where the election finds locks and channels: the browser's own unless a test plays them. */
+export interface TabsPlatform {
+  /** Undefined where there are no Web Locks: the worker then leads alone. */
+  locks: TabLocks | undefined;
+  /** Undefined where there is no BroadcastChannel: the worker then leads alone. */
+  channel: ((name: string) => TabChannel) | undefined;
+  /** A unique id for this worker. */
+  newId(): string;
+}
+
 /** Options of `joinTabs`. */
 export interface TabsOptions {
   /** The store's name: the lock and the channels are named after it. */
@@ -76,6 +98,8 @@ export interface TabsOptions {
   onLeader(notice: LeaderNotice): void;
   /** The leader published a push (only called while this worker follows). */
   onPush(name: string, data: unknown): void;
+  /** Locks and channels; the browser's by default. */
+  platform?: TabsPlatform;
 }
 
 /** One worker's membership in its store's group of tabs. */
@@ -93,14 +117,19 @@ export interface Tabs {
 /** Joins the store's tabs: starts competing for leadership at once. */
 export function joinTabs(options: TabsOptions): Tabs {
   const { name, leaderTimeout } = options;
-  const self = crypto.randomUUID();
-  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  const platform = options.platform ?? browserPlatform();
+  const self = platform.newId();
+  const locks = platform.locks;
+  const openChannel = platform.channel;
   // Without Web Locks or BroadcastChannel there is no one to share with: lead alone.
-  const solo = locks === undefined || typeof BroadcastChannel !== 'function';
+  const solo = locks === undefined || openChannel === undefined;
   const pending = new Map<number, Pending>();
   const inflight = new Set<Promise<unknown>>();
-  const outboxes = new Map<string, BroadcastChannel>();
-  const stop = new AbortController();
+  const outboxes = new Map<string, TabChannel>();
+  /** Aborts the wait for the store's lock: a closing worker no longer wants to lead. */
+  const stopCompeting = new AbortController();
+  /** Aborts the watch on leaders' locks, once a closing worker has nothing in flight. */
+  const stopWatching = new AbortController();
   let nextId = 1;
   let role: Role = 'follower';
   /** The known leader: this worker (once its database is open) or another. */
@@ -137,12 +166,12 @@ export function joinTabs(options: TabsOptions): Tabs {
   // from here until the worker is gone, so it is surely held by the time `ready` settles.
   const alive = new Promise<void>((held) => {
     if (locks === undefined) held();
-    else void locks.request(workerLockName(self), () => new Promise<void>(() => held()));
+    else void locks.request(workerLockName(self), {}, () => new Promise<void>(() => held()));
   });
   const ready = Promise.all([alive, elected]).then(([, info]) => info);
 
-  const storeChannel = solo ? undefined : new BroadcastChannel(storeChannelName(name));
-  const inbox = solo ? undefined : new BroadcastChannel(inboxChannelName(name, self));
+  const storeChannel = openChannel?.(storeChannelName(name));
+  const inbox = openChannel?.(inboxChannelName(name, self));
   storeChannel?.addEventListener('message', (event) => receive(event.data, false));
   inbox?.addEventListener('message', (event) => receive(event.data, true));
 
@@ -160,7 +189,7 @@ export function joinTabs(options: TabsOptions): Tabs {
     // `ifAvailable` cannot be combined with a signal; the first try is never left waiting anyway.
     const request = first
       ? locks.request(storeLockName(name), { ifAvailable: true }, granted)
-      : locks.request(storeLockName(name), { signal: stop.signal }, granted);
+      : locks.request(storeLockName(name), { signal: stopCompeting.signal }, granted);
     request.catch(() => {
       // Aborted by close: this worker no longer wants to lead.
     });
@@ -202,7 +231,7 @@ export function joinTabs(options: TabsOptions): Tabs {
       // Held before anyone can learn this leader's id, so a follower's shared request on it
       // is only ever granted once this leader is gone.
       await new Promise<void>((held) => {
-        void locks.request(leaderLockName(self), () => {
+        void locks.request(leaderLockName(self), {}, () => {
           held();
           return stepped;
         });
@@ -277,7 +306,7 @@ export function joinTabs(options: TabsOptions): Tabs {
   function watchLeader(id: string): void {
     if (locks === undefined) return;
     locks
-      .request(leaderLockName(id), { mode: 'shared', signal: stop.signal }, () => leaderGone(id))
+      .request(leaderLockName(id), { mode: 'shared', signal: stopWatching.signal }, () => leaderGone(id))
       .catch(() => {
         // Aborted by close.
       });
@@ -329,22 +358,23 @@ export function joinTabs(options: TabsOptions): Tabs {
   function serveFollower(m: ForwardedRequest): void {
     // Not serving (stepping down): the follower re-sends the call to the next leader.
     if (!serving || server === undefined) return;
-    const out = outbox(m.from);
     const to = m.from;
     const result = isEngineOp(m.op)
       ? runLocal(server, m.op, m.args)
       : Promise.reject(new InvalidArgumentError(`Unknown operation: ${m.op}`));
+    // The inbox is looked up when the answer is ready: the one open at the start may have
+    // been closed meanwhile (the follower said bye, or too many followers came and went).
     result.then(
-      (value) => post(out, { kind: 'reply', to, id: m.id, ok: true, result: value }),
-      (e: unknown) => post(out, { kind: 'reply', to, id: m.id, ok: false, error: serializeError(e) }),
+      (value) => post(outbox(to), { kind: 'reply', to, id: m.id, ok: true, result: value }),
+      (e: unknown) => post(outbox(to), { kind: 'reply', to, id: m.id, ok: false, error: serializeError(e) }),
     );
   }
 
-  function outbox(id: string): BroadcastChannel | undefined {
-    if (!channelsOpen) return undefined;
+  function outbox(id: string): TabChannel | undefined {
+    if (!channelsOpen || openChannel === undefined) return undefined;
     let channel = outboxes.get(id);
     if (channel === undefined) {
-      channel = new BroadcastChannel(inboxChannelName(name, id));
+      channel = openChannel(inboxChannelName(name, id));
       // A leader talks to every follower, but a crashed follower never says bye: bound the set.
       if (outboxes.size >= MAX_OUTBOXES) {
         const [oldestId, oldest] = outboxes.entries().next().value!;
@@ -358,7 +388,7 @@ export function joinTabs(options: TabsOptions): Tabs {
     return channel;
   }
 
-  function post(channel: BroadcastChannel | undefined, message: TabMessage): void {
+  function post(channel: TabChannel | undefined, message: TabMessage): void {
     if (channelsOpen) channel?.postMessage(message);
   }
 
@@ -395,7 +425,8 @@ export function joinTabs(options: TabsOptions): Tabs {
 
   function close(): Promise<void> {
     closing ??= (async () => {
-      stop.abort();
+      // Still watching the leader: the calls a closing follower waits for may need re-sending.
+      stopCompeting.abort();
       clearTimeout(readyTimer);
       await promoting;
       const s = server;
@@ -413,6 +444,7 @@ export function joinTabs(options: TabsOptions): Tabs {
         await Promise.allSettled(inflight);
         post(storeChannel, { kind: 'bye', from: self });
       }
+      stopWatching.abort();
       for (const p of pending.values()) clearTimeout(p.timer);
       channelsOpen = false;
       storeChannel?.close();
@@ -430,6 +462,15 @@ export function joinTabs(options: TabsOptions): Tabs {
       post(storeChannel, { kind: 'push', push: pushName, data });
     },
     close,
+  };
+}
+
+/** The browser's locks and channels, where it has them. */
+function browserPlatform(): TabsPlatform {
+  return {
+    locks: typeof navigator === 'undefined' ? undefined : navigator.locks,
+    channel: typeof BroadcastChannel === 'function' ? (name) => new BroadcastChannel(name) : undefined,
+    newId: () => crypto.randomUUID(),
   };
 }
 
