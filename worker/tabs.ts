@@ -178,7 +178,7 @@ export function joinTabs(options: TabsOptions): Tabs {
   compete(true);
 
   function compete(first: boolean): void {
-    if (locks === undefined || solo) {
+    if (solo) {
       void lead();
       return;
     }
@@ -241,11 +241,12 @@ export function joinTabs(options: TabsOptions): Tabs {
     serving = true;
     leader = { id: self, storage: s.storage };
     setRole('leader');
+    // The calls that waited go first, in the order they were made, ahead of any new one.
+    for (const [id, p] of pending) dispatch(id, p);
     const head = await s.head().catch(() => 0);
     post(storeChannel, { kind: 'leader', leader: self, storage: s.storage, head });
     if (readySettled) options.onLeader({ head });
     resolveReady({ storage: s.storage, role: 'leader', worker: self });
-    for (const [id, p] of pending) dispatch(id, p);
     return true;
   }
 
