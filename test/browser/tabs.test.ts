@@ -85,6 +85,20 @@ describe('many tabs', () => {
       expect(r.errors).toEqual([]);
       const log = await tabs[2]!.page.evaluate((s) => window.cairnTabs.readAll(s), store);
       expect(log.map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+      // Every tab's page hears of every commit, whichever tab made it.
+      for (const tab of tabs) {
+        await expect
+          .poll(async () => {
+            const seen = await tab.page.evaluate((s) => window.cairnTabs.pushes(s), store);
+            const commits = seen.filter((p) => p.push === 'commit').map((p) => p.data as { head: number; streams: string[]; types: string[] });
+            return {
+              head: Math.max(0, ...commits.map((c) => c.head)),
+              streams: [...new Set(commits.flatMap((c) => c.streams))],
+              types: [...new Set(commits.flatMap((c) => c.types))],
+            };
+          })
+          .toEqual({ head: 5, streams: ['x-1'], types: ['Tick'] });
+      }
       expect(await sqliteLoads(tabs[0]!.page)).not.toEqual([]);
       expect(await sqliteLoads(tabs[1]!.page)).toEqual([]);
       expect(await sqliteLoads(tabs[2]!.page)).toEqual([]);
@@ -144,6 +158,13 @@ describe('many tabs', () => {
           survivors.map((t) => t.page.evaluate((s) => window.cairnTabs.roleChanges(s), store)),
         );
         expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+        // Both survivors' pages were told a new leader serves (a cue to catch up on
+        // commit notices the old leader may not have sent), and the new leader's commits.
+        for (const t of survivors) {
+          const seen = await t.page.evaluate((s) => window.cairnTabs.pushes(s), store);
+          expect(seen.filter((p) => p.push === 'leader')).toHaveLength(1);
+          expect(seen.filter((p) => p.push === 'commit').length).toBeGreaterThan(0);
+        }
         // The tab that took over was told once; the other was never told anything.
         expect(changes.flat()).toEqual(['leader']);
 

@@ -39,12 +39,13 @@ function setup(): string {
 interface Worker {
   tabs: Tabs;
   roles: Role[];
+  pushes: [string, unknown][];
   opened: number;
 }
 
 /** A real worker's election, whose leader side is `server` (or refuses to open). */
 function worker(store: string, id: string, server?: (id: string) => LeaderServer, leaderTimeout = 2000): Worker {
-  const w: Worker = { tabs: undefined as unknown as Tabs, roles: [], opened: 0 };
+  const w: Worker = { tabs: undefined as unknown as Tabs, roles: [], pushes: [], opened: 0 };
   w.tabs = joinTabs({
     name: store,
     leaderTimeout,
@@ -56,7 +57,7 @@ function worker(store: string, id: string, server?: (id: string) => LeaderServer
     },
     onRoleChange: (role) => w.roles.push(role),
     onLeader: () => {},
-    onPush: () => {},
+    onPush: (push, data) => w.pushes.push([push, data]),
   });
   joined.push(w.tabs);
   return w;
@@ -237,7 +238,7 @@ describe('tabs: election and forwarding', () => {
       .toBe(true);
   });
 
-  it('keeps two followers apart though their request ids are the same, and serves only engine operations', async () => {
+  it('keeps two followers apart though their request ids are the same, relays every push, and serves only engine operations', async () => {
     const store = setup();
     const leader = worker(store, 'W', echoServer());
     expect((await leader.tabs.ready).role).toBe('leader');
@@ -250,6 +251,17 @@ describe('tabs: election and forwarding', () => {
     ]);
     expect(fromA).toEqual(Array.from({ length: 50 }, (_, i) => `W:readStream:a-${i}`));
     expect(fromB).toEqual(Array.from({ length: 50 }, (_, i) => `W:readStream:b-${i}`));
+
+    // Whatever the leader publishes reaches every follower, push types unknown here included.
+    leader.tabs.publish('commit', { head: 1, streams: ['s'], types: ['T'] });
+    leader.tabs.publish('some-future-push', { n: 1 });
+    for (const f of [a, b]) {
+      await expect.poll(() => f.pushes).toEqual([
+        ['commit', { head: 1, streams: ['s'], types: ['T'] }],
+        ['some-future-push', { n: 1 }],
+      ]);
+    }
+    expect(leader.pushes).toEqual([]);
 
     // A follower may not ask the leader to close (or anything else outside ENGINE_OPS).
     const rogue = origin.channel('R', inboxChannelName(store, 'R')).collect();

@@ -35,7 +35,14 @@ export interface LoggedEvent {
   seq: number;
 }
 
+/** A push message as the page received it from its worker. */
+export interface SeenPush {
+  push: string;
+  data: unknown;
+}
+
 const stores = new Map<string, cairn.Store>();
+const pushes = new Map<string, SeenPush[]>();
 const roleChanges = new Map<string, cairn.Role[]>();
 const heldLocks = new Map<string, () => void>();
 let loop: { stopped: boolean; report: LoopReport; lanes: Promise<void>[] } | undefined;
@@ -52,9 +59,9 @@ function errorOf(e: unknown): { code: string; message: string } {
 }
 
 const tabs = {
-  /** Opens a store in this tab and records its role changes. */
+  /** Opens a store in this tab and records its role changes and every push its worker sends. */
   async open(name: string, options: Partial<cairn.OpenStoreOptions> = {}) {
-    const store = await cairn.openStore({ name, ...options });
+    const store = await cairn.openStore({ name, worker: () => recordingWorker(name), ...options });
     stores.set(name, store);
     const changes: cairn.Role[] = [];
     roleChanges.set(name, changes);
@@ -71,6 +78,8 @@ const tabs = {
     }
   },
   role: (name: string) => storeOf(name).role,
+  /** The pushes this tab's worker has sent its page so far. */
+  pushes: (name: string) => pushes.get(name) ?? [],
   roleChanges: (name: string) => roleChanges.get(name) ?? [],
   close: (name: string) => storeOf(name).close(),
 
@@ -227,6 +236,18 @@ const tabs = {
     heldLocks.delete(name);
   },
 };
+
+/** The default worker, with every push it sends to the page recorded. */
+function recordingWorker(name: string): Worker {
+  const worker = new Worker(new URL('../../../worker/default.ts', import.meta.url), { type: 'module' });
+  const seen: SeenPush[] = [];
+  pushes.set(name, seen);
+  worker.addEventListener('message', (event: MessageEvent) => {
+    const m = event.data as Partial<SeenPush> | null;
+    if (typeof m === 'object' && m !== null && typeof m.push === 'string') seen.push({ push: m.push, data: m.data });
+  });
+  return worker;
+}
 
 declare global {
   interface Window {
