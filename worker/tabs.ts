@@ -12,6 +12,8 @@
  * - Detect a leader's end: it holds a lock named after its own id for as long as it serves,
  *   and each follower queues for that lock in shared mode, so a grant means "gone", whether
  *   the leader closed, its worker was terminated or its renderer crashed.
+ * - Hold a lock named after this worker for its whole life, which its page queues for, so
+ *   the page can fail its calls when the worker dies without an error event.
  *
  * Interleavings handled:
  * - A call in flight when its leader goes is re-sent to the next leader. Event ids are

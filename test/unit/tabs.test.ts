@@ -4,7 +4,8 @@
  * late answer, a stale announcement, a closing follower, a closing leader.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { isNoLeader } from '../../src/core/errors.ts';
+import { openStore } from '../../src/client/index.ts';
+import { ErrorCode, isCairnError, isNoLeader } from '../../src/core/errors.ts';
 import type { EngineOp, Role } from '../../src/protocol/api.ts';
 import {
   inboxChannelName,
@@ -289,5 +290,12 @@ describe('tabs: election and forwarding', () => {
     expect(log).toEqual(['W closed', 'F opened']);
     expect(f.roles).toEqual(['leader']);
     expect(leader.roles).toEqual([]);
+  });
+
+  it('openStore refuses a leaderTimeout that is not a positive number of ms', async () => {
+    for (const leaderTimeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = await openStore({ name: 'x', leaderTimeout }).catch((e: unknown) => e);
+      expect(isCairnError(error) && error.code === ErrorCode.INVALID_ARGUMENT, String(leaderTimeout)).toBe(true);
+    }
   });
 });
