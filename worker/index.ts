@@ -1,18 +1,19 @@
 /**
  * cairndb/worker: the worker runtime. `serve()` turns the current dedicated worker into a
  * Cairn store server; the default worker is nothing but `serve()`.
+ *
+ * Every tab runs its own worker. The workers of one store elect a leader (`tabs.ts`): the
+ * leader opens the database (`leader.ts`, loaded only then), the others forward to it. The
+ * page sees the same API either way; what differs between the roles lives in `tabs.ts`.
  * @example
  * // shop.worker.ts
  * import { serve } from 'cairndb/worker';
  * serve();
  */
-import { createEngine, type Engine } from '../src/core/engine.ts';
-import { StorageUnavailableError, StoreClosedError } from '../src/core/errors.ts';
-import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
-import { loadSqlite } from '../src/core/sqlite-wasm.ts';
-import { ENGINE_OPS, type OpenConfig, type OpenInfo, type PushMessages, type WorkerApi } from '../src/protocol/api.ts';
+import { StoreClosedError } from '../src/core/errors.ts';
+import { ENGINE_OPS, type OpenConfig, type OpenInfo, type WorkerApi } from '../src/protocol/api.ts';
 import { push, serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
-import { openDatabase } from './storage.ts';
+import { joinTabs, type Tabs } from './tabs.ts';
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -22,36 +23,35 @@ export interface ServeOptions {
 
 /** Serves a Cairn store from this worker. */
 export function serve(options: ServeOptions = {}): void {
-  const endpoint = options.endpoint ?? (globalThis as unknown as Endpoint);
-  let engine: Engine | undefined;
+  const page = options.endpoint ?? (globalThis as unknown as Endpoint);
+  let tabs: Tabs | undefined;
   let opening: Promise<OpenInfo> | undefined;
   let closed = false;
-  let shutdown = async (): Promise<void> => {};
 
-  function need(): Engine {
-    if (closed) throw new StoreClosedError();
-    if (engine === undefined) throw new StoreClosedError('The store is not open yet: call open first');
-    return engine;
+  /** Sends a push to every tab's page: this one directly, the others through their workers. */
+  function publish(name: string, data: unknown): void {
+    push(page, name, data);
+    tabs?.publish(name, data);
   }
 
-  async function open(config: OpenConfig): Promise<OpenInfo> {
-    const releaseLock = await holdStoreLock(config.name);
-    try {
-      const sqlite3 = await loadSqlite();
-      const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
-      engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), { maxEventBytes: config.maxEventBytes });
-      const e = engine;
-      e.onCommit((notice) => push(endpoint, 'commit', notice satisfies PushMessages['commit']));
-      shutdown = async () => {
-        await e.close();
-        opened.release();
-        releaseLock();
-      };
-      return { storage: opened.storage, role: 'leader' };
-    } catch (e) {
-      releaseLock();
-      throw e;
-    }
+  function need(): Tabs {
+    if (closed) throw new StoreClosedError();
+    if (tabs === undefined) throw new StoreClosedError('The store is not open yet: call open first');
+    return tabs;
+  }
+
+  function open(config: OpenConfig): Promise<OpenInfo> {
+    const joined = joinTabs({
+      name: config.name,
+      leaderTimeout: config.leaderTimeout,
+      // A dynamic import: a follower never fetches SQLite.
+      openLeader: async () => (await import('./leader.ts')).openLeader(config, publish),
+      onRoleChange: (role) => push(page, 'role', role),
+      onLeader: (notice) => push(page, 'leader', notice),
+      onPush: (name, data) => push(page, name, data),
+    });
+    tabs = joined;
+    return joined.ready;
   }
 
   const api: Record<string, (...args: never[]) => unknown> = {
@@ -62,32 +62,12 @@ export function serve(options: ServeOptions = {}): void {
     async close() {
       if (closed) return;
       closed = true;
-      await shutdown();
+      await tabs?.close();
     },
   } satisfies Pick<WorkerApi, 'open' | 'close'>;
+  // Leader or follower, every engine operation takes the same path: `tabs` decides where it runs.
   for (const op of ENGINE_OPS) {
-    api[op] = (...args: never[]) => (need()[op] as (...a: never[]) => unknown)(...args);
+    api[op] = (...args: unknown[]) => need().call(op, args);
   }
-  serveRpc(api, endpoint);
-}
-
-/**
- * Takes the store's Web Lock, which marks the one worker that may open its database, and
- * holds it until the returned function is called.
- */
-async function holdStoreLock(name: string): Promise<() => void> {
-  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
-  if (locks === undefined) return () => {};
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  const granted = await new Promise<boolean>((resolve) => {
-    void locks.request(`cairn:${name}`, { ifAvailable: true }, async (lock) => {
-      resolve(lock !== null);
-      if (lock !== null) await held;
-    });
-  });
-  if (!granted) {
-    throw new StorageUnavailableError(`The store "${name}" is already open in another tab or worker`);
-  }
-  return release;
+  serveRpc(api, page);
 }

@@ -28,6 +28,8 @@ export async function openInProcess<E extends EventMap>(
     upcasting,
     backend: engine,
     onCommit: (listener) => engine.onCommit(listener),
+    // Alone in its runtime, it leads for as long as it is open.
+    onRoleChange: () => () => {},
     dispose: () => {},
   });
 }

@@ -1,5 +1,5 @@
 /** cairndb: the page API. */
-export { openStore, type OpenStoreOptions } from './open-store.ts';
+export { DEFAULT_LEADER_TIMEOUT, openStore, type OpenStoreOptions } from './open-store.ts';
 export { Store } from './store.ts';
 export {
   Aggregate,
@@ -40,6 +40,7 @@ export {
   isVersionConflict,
 } from '../core/errors.ts';
 export { ExpectedVersion } from '../core/types.ts';
+export type { Role } from '../protocol/api.ts';
 export type {
   AppendManyEntry,
   AppendOptions,

@@ -7,9 +7,10 @@ import { InvalidArgumentError, StorageUnavailableError } from '../core/errors.ts
 import { DEFAULT_MAX_EVENT_BYTES } from '../core/limits.ts';
 import type { DefaultEventMap, Durability, EventMap, StorageOption } from '../core/types.ts';
 import { createUpcasting, type UnknownEvents, type Upcasters, type Upcasting } from '../core/upcast.ts';
-import type { OpenConfig, PushMessages, WorkerApi } from '../protocol/api.ts';
+import type { OpenConfig, WorkerApi } from '../protocol/api.ts';
 import { createRpcClient } from '../protocol/rpc.ts';
-import { Store, type CommitFeed } from './store.ts';
+import { workerLockName } from '../protocol/tabs.ts';
+import { Store, type PushFeed } from './store.ts';
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
@@ -29,7 +30,15 @@ export interface OpenStoreOptions {
   upcasters?: Upcasters;
   /** An event no upcaster can bring up to date is an error (the default) or is skipped. */
   unknownEvents?: UnknownEvents;
+  /**
+   * In a follower tab, how long a call may wait for a leader (while tabs hand over, or
+   * when none can serve) before failing with NO_LEADER, in ms. Default 10 000.
+   */
+  leaderTimeout?: number;
 }
+
+/** How long a call waits for a leader by default, in ms. */
+export const DEFAULT_LEADER_TIMEOUT = 10_000;
 
 /**
  * Opens a store.
@@ -46,11 +55,16 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
   if (!['auto', 'opfs', 'indexeddb', 'memory'].includes(storage)) {
     throw new InvalidArgumentError(`Unknown storage ${JSON.stringify(storage)}`);
   }
+  const leaderTimeout = options.leaderTimeout ?? DEFAULT_LEADER_TIMEOUT;
+  if (typeof leaderTimeout !== 'number' || !(leaderTimeout > 0) || !Number.isFinite(leaderTimeout)) {
+    throw new InvalidArgumentError('leaderTimeout must be a positive number of milliseconds');
+  }
   const config: OpenConfig = {
     name,
     storage,
     durability: options.durability ?? 'strict',
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    leaderTimeout,
   };
   const upcasting = createUpcasting(options.upcasters, options.unknownEvents);
   const inPage = typeof document !== 'undefined' && typeof Worker !== 'undefined';
@@ -68,15 +82,18 @@ async function openInWorker<E extends EventMap>(
   const worker =
     factory?.() ??
     new Worker(new URL('../../worker/default.ts', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
-  const commitListeners = new Set<(notice: PushMessages['commit']) => void>();
+  // Every push, whichever tab's leader sent it, is dispatched by name: a push type added
+  // to the worker reaches its listeners here without changes to this function.
+  const pushListeners = new Map<string, Set<(data: unknown) => void>>();
   const rpc = createRpcClient<WorkerApi>(worker, (message) => {
-    if (message.push === 'commit') {
-      for (const listener of commitListeners) listener(message.data as PushMessages['commit']);
-    }
+    for (const listener of pushListeners.get(message.push) ?? []) listener(message.data);
   });
-  const onCommit: CommitFeed = (listener) => {
-    commitListeners.add(listener);
-    return () => commitListeners.delete(listener);
+  const onPush: PushFeed = (name, listener) => {
+    let set = pushListeners.get(name);
+    if (set === undefined) pushListeners.set(name, (set = new Set()));
+    const l = listener as (data: unknown) => void;
+    set.add(l);
+    return () => void set.delete(l);
   };
   worker.addEventListener('error', (event) => {
     rpc.fail(new StorageUnavailableError(`The Cairn worker failed: ${event.message || 'it could not start'}`));
@@ -88,14 +105,33 @@ async function openInWorker<E extends EventMap>(
     worker.terminate();
   };
   addEventListener('pagehide', onPageHide);
+  const watching = new AbortController();
   const dispose = (): void => {
     removeEventListener('pagehide', onPageHide);
+    watching.abort();
     rpc.dispose();
     worker.terminate();
   };
   try {
     const info = await rpc.remote.open(config);
-    return new Store<E>({ ...config, ...info, upcasting, backend: rpc.remote, onCommit, dispose });
+    // A worker can die with no error event (terminated from inside, its process killed):
+    // it holds a lock for its whole life, and being granted that lock means it is gone.
+    navigator.locks
+      ?.request(workerLockName(info.worker), { mode: 'shared', signal: watching.signal }, () => {
+        rpc.fail(new StorageUnavailableError("This tab's Cairn worker stopped"));
+      })
+      .catch(() => {
+        // Aborted by dispose.
+      });
+    return new Store<E>({
+      ...config,
+      ...info,
+      upcasting,
+      backend: rpc.remote,
+      onCommit: (listener) => onPush('commit', listener),
+      onRoleChange: (listener) => onPush('role', listener),
+      dispose,
+    });
   } catch (e) {
     dispose();
     throw e;

@@ -27,7 +27,7 @@ import type {
 } from '../core/types.ts';
 import type { CommitNotice } from '../core/engine.ts';
 import type { Remote } from '../protocol/rpc.ts';
-import type { WorkerApi } from '../protocol/api.ts';
+import type { PushMessages, Role, WorkerApi } from '../protocol/api.ts';
 
 /** The engine operations a store calls, wherever they run. */
 export type Backend = Remote<Omit<WorkerApi, 'open'>>;
@@ -35,17 +35,28 @@ export type Backend = Remote<Omit<WorkerApi, 'open'>>;
 /** Listens for commits; returns a function that stops listening. */
 export type CommitFeed = (listener: (notice: CommitNotice) => void) => () => void;
 
+/** Listens for role changes of this tab's worker; returns a function that stops listening. */
+export type RoleFeed = (listener: (role: Role) => void) => () => void;
+
+/** Listens for one kind of worker push; returns a function that stops listening. */
+export type PushFeed = <K extends keyof PushMessages>(
+  name: K,
+  listener: (data: PushMessages[K]) => void,
+) => () => void;
+
 /** How a store was opened. */
 export interface StoreContext {
   name: string;
   storage: StorageKind;
-  role: 'leader' | 'follower';
+  role: Role;
   maxEventBytes: number;
   backend: Backend;
   /** Brings stored events to their latest schema version, and says what new events are written with. */
   upcasting: Upcasting;
   /** Tells of every commit to the store, whichever tab made it. */
   onCommit: CommitFeed;
+  /** Tells when this tab's worker changes role. */
+  onRoleChange: RoleFeed;
   /** Releases what the backend holds (a worker, a connection) once the engine is closed. */
   dispose: () => void;
 }
@@ -63,7 +74,8 @@ export class Store<E extends EventMap = DefaultEventMap> {
   readonly storage: StorageKind;
   readonly #ctx: StoreContext;
   readonly #nextId: IdFactory = createIdFactory();
-  #role: 'leader' | 'follower';
+  readonly #roleListeners = new Set<(role: Role) => void>();
+  #role: Role;
   #closing: Promise<void> | undefined;
 
   constructor(ctx: StoreContext) {
@@ -71,11 +83,28 @@ export class Store<E extends EventMap = DefaultEventMap> {
     this.name = ctx.name;
     this.storage = ctx.storage;
     this.#role = ctx.role;
+    ctx.onRoleChange((role) => {
+      // Told once per change, even if the worker were to repeat itself.
+      if (role === this.#role) return;
+      this.#role = role;
+      for (const listener of this.#roleListeners) listener(role);
+    });
   }
 
   /** Whether this tab's worker owns the database (`leader`) or forwards to the one that does. */
-  get role(): 'leader' | 'follower' {
+  get role(): Role {
     return this.#role;
+  }
+
+  /**
+   * Calls `listener` when this tab's role changes (a follower takes over when the leader
+   * tab closes or crashes); returns a function that stops listening.
+   * @example
+   * const off = store.onRoleChange((role) => console.log('this tab is now', role));
+   */
+  onRoleChange(listener: (role: Role) => void): () => void {
+    this.#roleListeners.add(listener);
+    return () => void this.#roleListeners.delete(listener);
   }
 
   /** Appends events to one stream atomically; resolves once they are committed. */

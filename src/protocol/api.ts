@@ -13,15 +13,22 @@ export interface OpenConfig {
   storage: StorageOption;
   durability: Durability;
   maxEventBytes: number;
+  /** How long a request may wait for a leader before failing with NO_LEADER, in ms. */
+  leaderTimeout: number;
 }
+
+/** Whether a tab's worker owns the database (`leader`) or forwards to the one that does. */
+export type Role = 'leader' | 'follower';
 
 /** What the worker opened. */
 export interface OpenInfo {
   storage: StorageKind;
-  role: 'leader' | 'follower';
+  role: Role;
+  /** The worker's unique id, which names its lifetime lock (see `workerLockName`). */
+  worker: string;
 }
 
-/** The engine operations that cross the boundary as they are. */
+/** The engine operations that cross the boundary as they are (and are forwarded between tabs). */
 export const ENGINE_OPS = [
   'append',
   'appendMany',
@@ -36,6 +43,11 @@ export const ENGINE_OPS = [
 /** One of `ENGINE_OPS`. */
 export type EngineOp = (typeof ENGINE_OPS)[number];
 
+/** True when `op` names one of `ENGINE_OPS`. */
+export function isEngineOp(op: unknown): op is EngineOp {
+  return (ENGINE_OPS as readonly unknown[]).includes(op);
+}
+
 // Every engine method is either forwarded or handled on purpose: adding one to the engine
 // without deciding how it crosses the boundary fails to compile here.
 type Unrouted = Exclude<keyof Engine, EngineOp | 'onCommit' | 'close'>;
@@ -48,8 +60,20 @@ export type WorkerApi = Pick<Engine, EngineOp | 'close'> & {
   open(config: OpenConfig): Promise<OpenInfo>;
 };
 
-/** What a worker pushes to its page, by push name. */
+/** A leader has started serving the store; every event up to `head` is in it. */
+export interface LeaderNotice {
+  head: number;
+}
+
+/**
+ * What a worker pushes to its page, by push name. The leader's pushes (`commit` and any
+ * other it publishes) reach every tab's page; `role` and `leader` are each worker's own.
+ */
 export interface PushMessages {
   /** Events were committed (by any tab). */
   commit: CommitNotice;
+  /** This tab's worker changed role (a follower took over as leader). */
+  role: Role;
+  /** A new leader serves the store; a reader that may have missed a commit notice catches up from here. */
+  leader: LeaderNotice;
 }

@@ -6,6 +6,7 @@ import * as cairn from '../../../src/client/index.ts';
 import { createRpcClient } from '../../../src/protocol/rpc.ts';
 import type { WorkerApi } from '../../../src/protocol/api.ts';
 import { caught, scenarios, type ScenarioName } from '../../contract/scenarios.ts';
+import { installTabs } from './tabs.ts';
 
 let n = 0;
 const stores = new Map<string, cairn.Store>();
@@ -73,4 +74,5 @@ declare global {
   }
 }
 window.cairnTest = harness;
+installTabs();
 document.title = 'ready';

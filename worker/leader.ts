@@ -1,0 +1,41 @@
+/**
+ * What only the leader does: load sqlite-wasm, open the database and run the engine.
+ * `worker/index.ts` imports this module dynamically once its worker holds the store's lock,
+ * so a follower never fetches SQLite, installs the VFS or touches OPFS.
+ */
+import { createEngine, type Engine } from '../src/core/engine.ts';
+import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
+import { loadSqlite } from '../src/core/sqlite-wasm.ts';
+import type { OpenConfig } from '../src/protocol/api.ts';
+import type { LeaderServer } from './tabs.ts';
+import { openDatabase } from './storage.ts';
+
+/** Opens the store's database and engine; `publish` receives every push meant for all tabs. */
+export async function openLeader(
+  config: OpenConfig,
+  publish: (name: string, data: unknown) => void,
+): Promise<LeaderServer> {
+  const sqlite3 = await loadSqlite();
+  const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
+  let engine: Engine;
+  try {
+    engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), { maxEventBytes: config.maxEventBytes });
+  } catch (e) {
+    // A failed migration must not keep the handles: the next leader could never open.
+    opened.db.close();
+    opened.release();
+    throw e;
+  }
+  engine.onCommit((notice) => publish('commit', notice));
+  return {
+    storage: opened.storage,
+    call(op, args) {
+      return (engine[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+    },
+    head: () => engine.head(),
+    async close() {
+      await engine.close();
+      opened.release();
+    },
+  };
+}
