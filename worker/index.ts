@@ -4,9 +4,10 @@
  * @example
  * // shop.worker.ts
  * import { serve } from 'cairndb/worker';
- * serve();
+ * serve({ projections: [cartTotals] });
  */
-import { createEngine, type Engine } from '../src/core/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../src/core/engine.ts';
+import type { Projection } from '../src/core/projection.ts';
 import { StorageUnavailableError, StoreClosedError } from '../src/core/errors.ts';
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
@@ -18,6 +19,10 @@ import { openDatabase } from './storage.ts';
 export interface ServeOptions {
   /** Where to listen; the worker's own global scope by default. */
   endpoint?: Endpoint;
+  /** SQL read models kept inside the append transaction, rebuilt from the log when new or changed. */
+  projections?: readonly Projection[];
+  /** How many events one projection rebuild batch applies. Default 500. */
+  rebuildBatchSize?: number;
 }
 
 /** Serves a Cairn store from this worker. */
@@ -39,9 +44,19 @@ export function serve(options: ServeOptions = {}): void {
     try {
       const sqlite3 = await loadSqlite();
       const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
-      engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), { maxEventBytes: config.maxEventBytes });
+      const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
+      if (options.projections) engineOptions.projections = options.projections;
+      if (options.rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = options.rebuildBatchSize;
+      try {
+        engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), engineOptions);
+      } catch (e) {
+        opened.db.close();
+        opened.release();
+        throw e;
+      }
       const e = engine;
       e.onCommit((notice) => push(endpoint, 'commit', notice satisfies PushMessages['commit']));
+      e.onProjectionProgress((progress) => push(endpoint, 'projection', progress satisfies PushMessages['projection']));
       shutdown = async () => {
         await e.close();
         opened.release();

@@ -25,6 +25,30 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX events_category ON events (category, position);
    CREATE INDEX events_type ON events (type, position);
    CREATE INDEX events_routing_key ON events (routing_key, position) WHERE routing_key IS NOT NULL;`,
+  // 2: durable consumers' checkpoints and dead letters, and the state of each projection.
+  `CREATE TABLE cairn_consumers (
+     name       TEXT    PRIMARY KEY,
+     position   INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE cairn_dead_letters (
+     id       INTEGER PRIMARY KEY,
+     consumer TEXT    NOT NULL,
+     position INTEGER NOT NULL,
+     event_id TEXT    NOT NULL,
+     error    TEXT    NOT NULL,
+     attempts INTEGER NOT NULL,
+     at       INTEGER NOT NULL
+   );
+   CREATE INDEX cairn_dead_letters_consumer ON cairn_dead_letters (consumer, position);
+   CREATE TABLE cairn_projections (
+     name     TEXT    PRIMARY KEY,
+     version  INTEGER NOT NULL,
+     state    TEXT    NOT NULL,
+     position INTEGER NOT NULL,
+     objects  TEXT    NOT NULL,
+     error    TEXT
+   );`,
 ];
 
 /** The schema version this code writes. */

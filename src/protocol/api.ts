@@ -5,6 +5,7 @@
  * Besides replies, a worker pushes `PushMessages` to its page (see `rpc.ts`, `push`).
  */
 import type { CommitNotice, Engine } from '../core/engine.ts';
+import type { ProjectionProgress } from '../core/projection.ts';
 import type { Durability, StorageKind, StorageOption } from '../core/types.ts';
 
 /** What the page asks the worker to open. */
@@ -22,14 +23,27 @@ export interface OpenInfo {
 }
 
 /** The engine operations that cross the boundary as they are. */
-export const ENGINE_OPS = ['append', 'appendMany', 'readStream', 'read', 'head'] as const;
+export const ENGINE_OPS = [
+  'append',
+  'appendMany',
+  'readStream',
+  'read',
+  'readFrom',
+  'head',
+  'query',
+  'openConsumer',
+  'advanceConsumer',
+  'consumers',
+  'deadLetters',
+  'projections',
+] as const;
 
 /** One of `ENGINE_OPS`. */
 export type EngineOp = (typeof ENGINE_OPS)[number];
 
 // Every engine method is either forwarded or handled on purpose: adding one to the engine
 // without deciding how it crosses the boundary fails to compile here.
-type Unrouted = Exclude<keyof Engine, EngineOp | 'onCommit' | 'close'>;
+type Unrouted = Exclude<keyof Engine, EngineOp | 'onCommit' | 'onProjectionProgress' | 'close'>;
 const allRouted: [Unrouted] extends [never] ? true : Unrouted = true;
 void allRouted;
 
@@ -43,4 +57,6 @@ export type WorkerApi = Pick<Engine, EngineOp | 'close'> & {
 export interface PushMessages {
   /** Events were committed (by any tab). */
   commit: CommitNotice;
+  /** A projection's build moved on, finished or failed. */
+  projection: ProjectionProgress;
 }
