@@ -15,6 +15,9 @@ import { ENGINE_OPS, type OpenConfig, type OpenInfo, type PushMessages, type Wor
 import { push, serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
 import { openDatabase } from './storage.ts';
 
+export type { Projection, ProjectionDb, ProjectionProgress, ProjectionSetupDb } from '../src/core/projection.ts';
+export type { RecordedEvent } from '../src/core/types.ts';
+
 /** Options of `serve`. */
 export interface ServeOptions {
   /** Where to listen; the worker's own global scope by default. */

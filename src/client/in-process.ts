@@ -1,6 +1,7 @@
 /** The in-process store, for runtimes without a DOM: Node, Deno, edge workers. */
 import type { SqlDriver } from '../core/driver.ts';
-import { createEngine, type Engine } from '../core/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../core/engine.ts';
+import type { Projection } from '../core/projection.ts';
 import { StorageUnavailableError } from '../core/errors.ts';
 import { openMemoryEngine } from '../core/sqlite-wasm.ts';
 import type { EventMap } from '../core/types.ts';
@@ -8,13 +9,18 @@ import type { OpenConfig } from '../protocol/api.ts';
 import { Store } from './store.ts';
 
 /** Opens the engine in this thread, on `driver` or on sqlite-wasm in memory. */
-export async function openInProcess<E extends EventMap>(config: OpenConfig, driver?: SqlDriver): Promise<Store<E>> {
+export async function openInProcess<E extends EventMap>(
+  config: OpenConfig,
+  driver?: SqlDriver,
+  projections?: readonly Projection[],
+): Promise<Store<E>> {
   if (config.storage === 'opfs' || config.storage === 'indexeddb') {
     throw new StorageUnavailableError(
       `Storage '${config.storage}' needs a browser page; here Cairn runs in-process on memory or on the driver you pass`,
     );
   }
-  const engineOptions = { maxEventBytes: config.maxEventBytes };
+  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
+  if (projections !== undefined) engineOptions.projections = projections;
   const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);
   return new Store<E>({
     ...config,
@@ -22,6 +28,7 @@ export async function openInProcess<E extends EventMap>(config: OpenConfig, driv
     role: 'leader',
     backend: engine,
     onCommit: (listener) => engine.onCommit(listener),
+    onProjectionProgress: (listener) => engine.onProjectionProgress(listener),
     dispose: () => {},
   });
 }

@@ -3,12 +3,13 @@
  * is no DOM (Node, Deno, edge workers), the same engine in-process.
  */
 import type { SqlDriver } from '../core/driver.ts';
+import type { Projection } from '../core/projection.ts';
 import { InvalidArgumentError, StorageUnavailableError } from '../core/errors.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from '../core/limits.ts';
 import type { DefaultEventMap, Durability, EventMap, StorageOption } from '../core/types.ts';
 import type { OpenConfig, PushMessages, WorkerApi } from '../protocol/api.ts';
 import { createRpcClient } from '../protocol/rpc.ts';
-import { Store, type CommitFeed } from './store.ts';
+import { Store, type Feed } from './store.ts';
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
@@ -24,6 +25,11 @@ export interface OpenStoreOptions {
   worker?: () => Worker;
   /** Outside a browser: a synchronous SQLite connection to run on instead of sqlite-wasm in memory. */
   driver?: SqlDriver;
+  /**
+   * Outside a browser: SQL read models kept inside the append transaction. In a browser,
+   * projections are registered in the worker instead: `serve({ projections })`.
+   */
+  projections?: readonly Projection[];
 }
 
 /**
@@ -48,26 +54,27 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
   };
   const inPage = typeof document !== 'undefined' && typeof Worker !== 'undefined';
-  if (inPage && options.driver === undefined) return openInWorker<E>(config, options.worker);
+  if (inPage && options.driver === undefined) {
+    if (options.projections !== undefined) {
+      throw new InvalidArgumentError(
+        'In a browser, projections run in the worker: pass them to serve({ projections }) in your own worker',
+      );
+    }
+    return openInWorker<E>(config, options.worker);
+  }
   // Loaded only where it is used, so a page's bundle carries no second SQLite.
   const { openInProcess } = await import('./in-process.ts');
-  return openInProcess<E>(config, options.driver);
+  return openInProcess<E>(config, options.driver, options.projections);
 }
 
 async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: () => Worker): Promise<Store<E>> {
   const worker =
     factory?.() ??
     new Worker(new URL('../../worker/default.ts', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
-  const commitListeners = new Set<(notice: PushMessages['commit']) => void>();
+  const feeds = { commit: pushFeed<'commit'>(), projection: pushFeed<'projection'>() };
   const rpc = createRpcClient<WorkerApi>(worker, (message) => {
-    if (message.push === 'commit') {
-      for (const listener of commitListeners) listener(message.data as PushMessages['commit']);
-    }
+    if (Object.hasOwn(feeds, message.push)) feeds[message.push as keyof PushMessages].emit(message.data as never);
   });
-  const onCommit: CommitFeed = (listener) => {
-    commitListeners.add(listener);
-    return () => commitListeners.delete(listener);
-  };
   worker.addEventListener('error', (event) => {
     rpc.fail(new StorageUnavailableError(`The Cairn worker failed: ${event.message || 'it could not start'}`));
   });
@@ -85,9 +92,30 @@ async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: ()
   };
   try {
     const info = await rpc.remote.open(config);
-    return new Store<E>({ ...config, ...info, backend: rpc.remote, onCommit, dispose });
+    return new Store<E>({
+      ...config,
+      ...info,
+      backend: rpc.remote,
+      onCommit: feeds.commit.listen,
+      onProjectionProgress: feeds.projection.listen,
+      dispose,
+    });
   } catch (e) {
     dispose();
     throw e;
   }
+}
+
+/** The listeners of one kind of push message. */
+function pushFeed<K extends keyof PushMessages>(): { listen: Feed<PushMessages[K]>; emit: (value: PushMessages[K]) => void } {
+  const listeners = new Set<(value: PushMessages[K]) => void>();
+  return {
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    emit(value) {
+      for (const listener of listeners) listener(value);
+    },
+  };
 }
