@@ -13,6 +13,7 @@ export async function openInProcess<E extends EventMap>(
   config: OpenConfig,
   driver?: SqlDriver,
   projections?: readonly Projection[],
+  rebuildBatchSize?: number,
 ): Promise<Store<E>> {
   if (config.storage === 'opfs' || config.storage === 'indexeddb') {
     throw new StorageUnavailableError(
@@ -21,6 +22,7 @@ export async function openInProcess<E extends EventMap>(
   }
   const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
   if (projections !== undefined) engineOptions.projections = projections;
+  if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
   const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);
   return new Store<E>({
     ...config,

@@ -30,6 +30,8 @@ export interface OpenStoreOptions {
    * projections are registered in the worker instead: `serve({ projections })`.
    */
   projections?: readonly Projection[];
+  /** Outside a browser: how many events one projection rebuild batch applies (default 500). In a browser: `serve({ rebuildBatchSize })`. */
+  rebuildBatchSize?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
   };
   const inPage = typeof document !== 'undefined' && typeof Worker !== 'undefined';
   if (inPage && options.driver === undefined) {
-    if (options.projections !== undefined) {
+    if (options.projections !== undefined || options.rebuildBatchSize !== undefined) {
       throw new InvalidArgumentError(
         'In a browser, projections run in the worker: pass them to serve({ projections }) in your own worker',
       );
@@ -64,7 +66,7 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
   }
   // Loaded only where it is used, so a page's bundle carries no second SQLite.
   const { openInProcess } = await import('./in-process.ts');
-  return openInProcess<E>(config, options.driver, options.projections);
+  return openInProcess<E>(config, options.driver, options.projections, options.rebuildBatchSize);
 }
 
 async function openInWorker<E extends EventMap>(config: OpenConfig, factory?: () => Worker): Promise<Store<E>> {

@@ -122,7 +122,7 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
   // The tables the running write touched, when the driver can tell.
   const touched = new Set<string>();
   const tracking = driver.onRowChange !== undefined;
-  driver.onRowChange?.((table) => touched.add(table));
+  const stopTracking = driver.onRowChange?.((table) => touched.add(table));
 
   // Notices of one drain are coalesced into one, sent in a microtask after the commit.
   let pending: { head: number; streams: Set<string>; types: Set<string>; tables: Set<string> } | undefined;
@@ -301,6 +301,7 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
     close() {
       closed ??= Promise.resolve().then(() => {
         queue.close();
+        stopTracking?.();
         driver.close();
       });
       return closed;
