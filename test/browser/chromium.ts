@@ -45,7 +45,8 @@ export function makeProfile(): string {
 
 /** Deletes a profile directory. */
 export function removeProfile(profile: string): void {
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helper processes may still be writing to it for a moment after it exits.
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 /** Starts Chromium on `profile`. */
