@@ -269,14 +269,14 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
     async openConsumer(name, start) {
       return write(
         () => openCheckpoint(driver, name, start, now()),
-        () => ({ head: 0 }),
+        () => ({ head: headPosition(driver) }),
         () => CONSUMER_TABLES,
       );
     },
     async advanceConsumer(name, position, deadLetter) {
       await write(
         () => advanceCheckpoint(driver, name, position, deadLetter, now()),
-        () => ({ head: 0 }),
+        () => ({ head: headPosition(driver) }),
         () => CONSUMER_TABLES,
       );
     },
