@@ -25,7 +25,7 @@ import { decodeEvent } from '../core/encode.ts';
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import { DEFAULT_FOLLOW_BATCH, follow, type LogSource } from './follow.ts';
+import { DEFAULT_FOLLOW_BATCH, follow, validateFollowStart, type LogSource } from './follow.ts';
 import { acquireLock } from './locks.ts';
 
 /** Options of `store.consumer`. */
@@ -84,6 +84,10 @@ export function startConsumer<E extends EventMap>(
   const maxRetryDelay = options.maxRetryDelay ?? 30_000;
   if (!Number.isSafeInteger(retries) || retries < 0) throw new InvalidArgumentError('retries must be an integer >= 0');
   if (!(retryDelay >= 0) || !(maxRetryDelay >= 0)) throw new InvalidArgumentError('Retry delays must be >= 0');
+  validateFollowStart(options.from ?? 'start');
+  if (options.onDeadLetter !== undefined && options.onDeadLetter !== 'skip' && options.onDeadLetter !== 'stop') {
+    throw new InvalidArgumentError("onDeadLetter must be 'skip' or 'stop'");
+  }
   const stopOnDeadLetter = options.onDeadLetter === 'stop';
 
   const controller = new AbortController();

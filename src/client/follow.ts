@@ -21,6 +21,7 @@
  *   events the filter rejects do not make the follower read the same range again.
  */
 import type { CommitNotice } from '../core/engine.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter } from '../core/types.ts';
 import type { Backend, Feed } from './store.ts';
@@ -41,6 +42,13 @@ export interface FollowOptions {
   batchSize: number;
   /** Awaited each time the follower has caught up, with the position everything up to which was seen. */
   onCaughtUp?: (position: number) => Promise<void> | void;
+}
+
+/** Throws INVALID_ARGUMENT unless `start` is `'start'`, `'end'` or a position >= 0. */
+export function validateFollowStart(start: unknown, what = 'from'): asserts start is FollowStart {
+  if (start === 'start' || start === 'end') return;
+  if (typeof start === 'number' && Number.isSafeInteger(start) && start >= 0) return;
+  throw new InvalidArgumentError(`${what} must be 'start', 'end' or a position >= 0, got ${String(start)}`);
 }
 
 /** The default number of events one read fetches. */

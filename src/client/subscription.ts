@@ -8,9 +8,9 @@
  * again `from: sub.position` retries that event.
  */
 import { decodeEvent } from '../core/encode.ts';
-import { isStoreClosed } from '../core/errors.ts';
+import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import { DEFAULT_FOLLOW_BATCH, follow, type FollowStart, type LogSource } from './follow.ts';
+import { DEFAULT_FOLLOW_BATCH, follow, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
 
 /** Options of `store.subscribe` and `store.stream`. */
 export interface SubscribeOptions {
@@ -28,7 +28,7 @@ export interface Subscription {
   close(): void;
   /** The same as `close`, as a function to hand around. */
   readonly unsubscribe: () => void;
-  /** The position of the last event whose handler finished (the start position before any). */
+  /** The position of the last event whose handler finished; before any, the `from` position (0 for 'start' and 'end'). */
   readonly position: number;
   /** True once it has stopped, for whatever reason. */
   readonly closed: boolean;
@@ -44,11 +44,13 @@ export function subscribe<E extends EventMap>(
   handler: (event: RecordedEventOf<E>) => unknown,
   options: SubscribeOptions = {},
 ): Subscription {
+  if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function');
+  const from = options.from ?? 'start';
+  validateFollowStart(from);
   const controller = new AbortController();
   const signals = [lifetime, controller.signal];
   if (options.signal !== undefined) signals.push(options.signal);
   const signal = AbortSignal.any(signals);
-  const from = options.from ?? 'start';
   let position = typeof from === 'number' ? from : 0;
   let closed = false;
 
@@ -95,8 +97,10 @@ export async function* stream<E extends EventMap>(
   filter: EventFilter,
   options: SubscribeOptions = {},
 ): AsyncGenerator<RecordedEventOf<E>, void> {
+  const from = options.from ?? 'start';
+  validateFollowStart(from);
   const signal = options.signal === undefined ? lifetime : AbortSignal.any([lifetime, options.signal]);
-  const events = follow(source, filter, options.from ?? 'start', {
+  const events = follow(source, filter, from, {
     signal,
     batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH,
   });
