@@ -83,6 +83,67 @@ describe('engine', () => {
     await engine.close();
   });
 
+  it('rolls back only the append whose projection threw, inside one group commit', async () => {
+    const drains: (() => void)[] = [];
+    const picky: Projection = {
+      ...counter,
+      handle: (e, d) => {
+        if (e.type === 'Poison') throw new Error('no');
+        counter.handle(e, d);
+      },
+    };
+    const engine = createEngine(await memoryDriver(), { projections: [picky], schedule: (fn) => drains.push(fn) });
+    const results = Promise.allSettled([
+      engine.append(req('a-1', 'X')),
+      engine.append(encodeAppend('b-1', [{ type: 'X' }, { type: 'Poison' }], undefined, nextId, 1 << 20)),
+      engine.append(req('c-1', 'X')),
+    ]);
+    await Promise.resolve();
+    expect(drains).toHaveLength(1); // one drain, so one transaction for the three
+    drains.shift()!();
+    const [a, b, c] = await results;
+    expect([a?.status, b?.status, c?.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isProjectionFailed(b?.status === 'rejected' ? b.reason : undefined)).toBe(true);
+    const read = engine.query('SELECT k, n FROM counter');
+    const head = engine.head();
+    drains.shift()!();
+    expect((await read).rows).toEqual([{ k: 'X', n: 2 }]);
+    expect(await head).toBe(2);
+    await engine.close();
+  });
+
+  it('lets an append through after at most one rebuild batch', async () => {
+    const db = await memoryDriver();
+    const keep = { ...db, close: () => {} };
+    let engine = createEngine(keep);
+    await engine.appendMany(Array.from({ length: 50 }, (_, i) => req(`s-${i}`, 'X')));
+    await engine.close();
+    const drains: (() => void)[] = [];
+    engine = createEngine(keep, { projections: [counter], rebuildBatchSize: 5, schedule: (fn) => drains.push(fn) });
+    const appended = engine.append(req('late-1', 'Y'));
+    const status = engine.projections();
+    // The first batch and the append share the first drain.
+    drains.shift()!();
+    expect(await appended).toMatchObject({ position: 51 });
+    expect(await status).toEqual([expect.objectContaining({ state: 'building', position: 5 })]);
+    // Drain until the rebuild is done: every event counted once, the late one included.
+    let ready = false;
+    while (!ready) {
+      const s = engine.projections();
+      while (drains.length > 0) drains.shift()!();
+      ready = (await s)[0]?.state === 'ready';
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const rows = engine.query('SELECT k, n FROM counter ORDER BY k');
+    drains.shift()!();
+    expect((await rows).rows).toEqual([
+      { k: 'X', n: 50 },
+      { k: 'Y', n: 1 },
+    ]);
+    await engine.close();
+    db.close();
+  });
+
   it('catches a ready projection up after a worker ran without it', async () => {
     const db = await memoryDriver();
     const keep = { ...db, close: () => {} };
