@@ -184,11 +184,17 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
           );
         } catch (e) {
           if (closed !== undefined || isStoreClosed(e)) return;
-          // The batch's transaction is gone: the database, not memory, says where the projection is.
-          projections.reload(name);
           const message = e instanceof Error ? e.message : String(e);
           try {
-            progress = await write(() => projections.markFailed(name, message), (p) => ({ head: p.head }), () => ['cairn_projections']);
+            progress = await write(
+              () => {
+                // The batch's transaction is gone: the database, not memory, says where the projection is.
+                projections.reload(name);
+                return projections.markFailed(name, message);
+              },
+              (p) => ({ head: p.head }),
+              () => ['cairn_projections'],
+            );
           } catch {
             return;
           }

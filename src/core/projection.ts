@@ -82,6 +82,7 @@ export interface ProjectionProgress {
 interface Entry {
   def: Projection;
   state: ProjectionProgress['state'];
+  /** Where a build stands; a ready projection's position is read from the database. */
   position: number;
   objects: SchemaObject[];
   error: string | undefined;
@@ -191,12 +192,11 @@ export class ProjectionRunner {
       const event = decodeEvent(stored);
       for (const entry of ready) this.#handle(entry, event);
     }
+    // Kept in the database only: it commits or rolls back with the append (memory would not).
     const position = events.at(-1)!.position;
     for (const entry of ready) {
       this.#driver.run('UPDATE cairn_projections SET position = ? WHERE name = ?', [position, entry.def.name]);
     }
-    // Only now that every handler succeeded: a throw above leaves the positions as they were.
-    for (const entry of ready) entry.position = position;
   }
 
   /** Builds the next batch of a projection from the log; the batch that reaches the head makes it ready. */
@@ -263,11 +263,14 @@ export class ProjectionRunner {
   }
 
   #progress(entry: Entry): ProjectionProgress {
+    const stored = this.#driver.get<{ position: number }>('SELECT position FROM cairn_projections WHERE name = ?', [
+      entry.def.name,
+    ]);
     const p: ProjectionProgress = {
       name: entry.def.name,
       version: entry.def.version,
       state: entry.state,
-      position: entry.position,
+      position: Number(stored?.position ?? entry.position),
       head: headPosition(this.#driver),
     };
     if (entry.error !== undefined && entry.state === 'failed') p.error = entry.error;
