@@ -19,6 +19,9 @@ import type { Row, SqlValue } from '../core/driver.ts';
 import { isStoreClosed } from '../core/errors.ts';
 import type { Backend, Feed } from './store.ts';
 
+/** In a notice's `tables`: any table may have changed. */
+const ANY_TABLE = '*';
+
 /** Options of `store.watch`. */
 export interface WatchOptions {
   /** Aborting it closes the watch. */
@@ -62,7 +65,7 @@ export function watch<T = Row>(
       for (const t of notice.tables) early.add(t);
       return;
     }
-    if (notice.tables.some((t) => tables!.has(t))) {
+    if (notice.tables.some((t) => t === ANY_TABLE || tables!.has(t))) {
       dirty = true;
       wake?.();
     }
@@ -82,7 +85,7 @@ export function watch<T = Row>(
       if (signal.aborted) return;
       if (tables === undefined) {
         tables = new Set(result.tables);
-        if ([...early].some((t) => tables!.has(t))) dirty = true;
+        if ([...early].some((t) => t === ANY_TABLE || tables!.has(t))) dirty = true;
         early.clear();
       }
       await callback(result.rows as T[]);

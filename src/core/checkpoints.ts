@@ -80,8 +80,11 @@ export function advanceCheckpoint(
     db.run('INSERT INTO cairn_consumers (name, position, updated_at) VALUES (?, ?, ?)', [name, position, now]);
   }
   if (deadLetter !== undefined) {
+    // One dead letter per consumer and event: a re-sent request, or a consumer that stopped
+    // at the event and failed on it again after a restart, updates it.
     db.run(
-      'INSERT INTO cairn_dead_letters (consumer, position, event_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO cairn_dead_letters (consumer, position, event_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (consumer, position) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, at = excluded.at`,
       [name, deadLetter.position, String(deadLetter.eventId), String(deadLetter.error), deadLetter.attempts, now],
     );
   }

@@ -46,7 +46,10 @@ export interface CommitNotice {
   streams: string[];
   /** The event types appended. */
   types: string[];
-  /** The tables written (lower-cased): `events`, projection tables, Cairn's own bookkeeping. */
+  /**
+   * The tables written (lower-cased): `events`, projection tables, Cairn's own bookkeeping.
+   * `'*'` stands for every table, for a notice that cannot know (a resync after a handover).
+   */
   tables: string[];
 }
 

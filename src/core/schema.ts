@@ -40,7 +40,7 @@ const MIGRATIONS: readonly string[] = [
      attempts INTEGER NOT NULL,
      at       INTEGER NOT NULL
    );
-   CREATE INDEX cairn_dead_letters_consumer ON cairn_dead_letters (consumer, position);
+   CREATE UNIQUE INDEX cairn_dead_letters_consumer ON cairn_dead_letters (consumer, position);
    CREATE TABLE cairn_projections (
      name     TEXT    PRIMARY KEY,
      version  INTEGER NOT NULL,

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { isProjectionFailed, isReadOnlyQuery, openStore, type Projection } from '../../src/client/index.ts';
 import { acquireLock } from '../../src/client/locks.ts';
+import type { Backend } from '../../src/client/store.ts';
+import { watch } from '../../src/client/watch.ts';
 import type { SqlDriver } from '../../src/core/driver.ts';
 import { createEngine, type CommitNotice } from '../../src/core/engine.ts';
 import { encodeAppend, createIdFactory } from '../../src/core/encode.ts';
@@ -80,6 +82,9 @@ describe('engine', () => {
       [1, ['cairn_consumers', 'cairn_dead_letters']],
     ]);
     expect(notices[0]).toMatchObject({ streams: ['a-1'], types: ['X'] });
+    // A re-sent dead letter (say, after a handover) updates the one already recorded.
+    await engine.advanceConsumer('c', 1, { position: 1, eventId: 'x', error: 'again', attempts: 4 });
+    expect(await engine.deadLetters('c')).toEqual([expect.objectContaining({ position: 1, error: 'again', attempts: 4 })]);
     await engine.close();
   });
 
@@ -209,6 +214,34 @@ describe('engine', () => {
     const e = await store.query("WITH x AS (SELECT 1) DELETE FROM counter WHERE k IN (SELECT 'a' FROM x)").catch((x: unknown) => x);
     expect(isReadOnlyQuery(e)).toBe(true);
     await store.close();
+  });
+});
+
+describe('watch', () => {
+  it('runs again for a notice naming one of its tables or the wildcard, and not for others', async () => {
+    const listeners = new Set<(n: CommitNotice) => void>();
+    const feed = (l: (n: CommitNotice) => void) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    };
+    const notify = (tables: string[]) => {
+      for (const l of listeners) l({ head: 1, streams: [], types: [], tables });
+    };
+    let runs = 0;
+    const backend = { query: async () => ({ rows: [{ run: ++runs }], tables: ['a'] }) } as unknown as Backend;
+    const calls: unknown[] = [];
+    const w = watch(backend, feed, new AbortController().signal, 'SELECT', [], (rows) => void calls.push(rows));
+    await until(async () => calls.length === 1);
+    notify(['b']);
+    notify(['a']);
+    await until(async () => calls.length === 2);
+    notify(['*']);
+    await until(async () => calls.length === 3);
+    w.close();
+    await w.done;
+    notify(['a']);
+    expect(calls).toEqual([[{ run: 1 }], [{ run: 2 }], [{ run: 3 }]]);
+    expect(listeners.size).toBe(0);
   });
 });
 
