@@ -1,13 +1,17 @@
 /**
- * The playground: opens a store (OPFS in a browser that has it), appends from a form and
- * pages through the log, newest first.
+ * The playground: opens a store (OPFS in a browser that has it) served by a worker with a
+ * `cart_totals` projection, appends from a form, pages through the log (newest first) and
+ * shows the open carts live with `watch`.
  */
 import { isCairnError, openStore, type EventFilter, type ExpectedVersion, type PageArgs } from 'cairndb';
 
 const PAGE_SIZE = 15;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const store = await openStore({ name: 'playground' });
+const store = await openStore({
+  name: 'playground',
+  worker: () => new Worker(new URL('./shop.worker.ts', import.meta.url), { type: 'module' }),
+});
 $('status').textContent = `Store "${store.name}" is open on ${store.storage} (${store.role}).`;
 document.body.dataset.storage = store.storage;
 
@@ -85,5 +89,21 @@ $<HTMLFormElement>('filter-form').addEventListener('submit', async (event) => {
   if (types.length) filter.types = types;
   await go({ last: PAGE_SIZE });
 });
+
+// The open carts: re-rendered after every commit that changes cart_totals, from any tab.
+store.watch<{ id: string; items: number; qty: number }>(
+  'SELECT id, items, qty FROM cart_totals ORDER BY id',
+  [],
+  (carts) => {
+    $('carts').replaceChildren(
+      ...carts.map(({ id, items, qty }) => {
+        const li = document.createElement('li');
+        li.textContent = `${id}: ${items} line${items === 1 ? '' : 's'}, ${qty} item${qty === 1 ? '' : 's'}`;
+        return li;
+      }),
+    );
+    $('cart-count').textContent = String(carts.length);
+  },
+);
 
 await render();

@@ -8,17 +8,25 @@
  * @example
  * // shop.worker.ts
  * import { serve } from 'cairndb/worker';
- * serve();
+ * serve({ projections: [cartTotals] });
  */
 import { StoreClosedError } from '../src/core/errors.ts';
 import { ENGINE_OPS, type OpenConfig, type OpenInfo, type WorkerApi } from '../src/protocol/api.ts';
+import type { Projection } from '../src/core/projection.ts';
 import { push, serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
 import { joinTabs, type Tabs } from './tabs.ts';
+
+export type { Projection, ProjectionDb, ProjectionProgress, ProjectionSetupDb } from '../src/core/projection.ts';
+export type { RecordedEvent } from '../src/core/types.ts';
 
 /** Options of `serve`. */
 export interface ServeOptions {
   /** Where to listen; the worker's own global scope by default. */
   endpoint?: Endpoint;
+  /** SQL read models kept inside the append transaction, rebuilt from the log when new or changed. */
+  projections?: readonly Projection[];
+  /** How many events one projection rebuild batch applies. Default 500. */
+  rebuildBatchSize?: number;
 }
 
 /** Serves a Cairn store from this worker. */
@@ -45,7 +53,7 @@ export function serve(options: ServeOptions = {}): void {
       name: config.name,
       leaderTimeout: config.leaderTimeout,
       // A dynamic import: a follower never fetches SQLite.
-      openLeader: async () => (await import('./leader.ts')).openLeader(config, publish),
+      openLeader: async () => (await import('./leader.ts')).openLeader(config, publish, options),
       onRoleChange: (role) => push(page, 'role', role),
       onLeader: (notice) => push(page, 'leader', notice),
       onPush: (name, data) => push(page, name, data),

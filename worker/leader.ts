@@ -3,10 +3,11 @@
  * `worker/index.ts` imports this module dynamically once its worker holds the store's lock,
  * so a follower never fetches SQLite, installs the VFS or touches OPFS.
  */
-import { createEngine, type Engine } from '../src/core/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../src/core/engine.ts';
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
 import type { OpenConfig } from '../src/protocol/api.ts';
+import type { ServeOptions } from './index.ts';
 import type { LeaderServer } from './tabs.ts';
 import { openDatabase } from './storage.ts';
 
@@ -14,12 +15,16 @@ import { openDatabase } from './storage.ts';
 export async function openLeader(
   config: OpenConfig,
   publish: (name: string, data: unknown) => void,
+  options: Pick<ServeOptions, 'projections' | 'rebuildBatchSize'> = {},
 ): Promise<LeaderServer> {
   const sqlite3 = await loadSqlite();
   const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
+  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
+  if (options.projections) engineOptions.projections = options.projections;
+  if (options.rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = options.rebuildBatchSize;
   let engine: Engine;
   try {
-    engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), { maxEventBytes: config.maxEventBytes });
+    engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), engineOptions);
   } catch (e) {
     // A failed migration must not keep the handles: the next leader could never open.
     opened.db.close();
@@ -27,6 +32,7 @@ export async function openLeader(
     throw e;
   }
   engine.onCommit((notice) => publish('commit', notice));
+  engine.onProjectionProgress((progress) => publish('projection', progress));
   return {
     storage: opened.storage,
     call(op, args) {

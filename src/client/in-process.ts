@@ -1,6 +1,7 @@
 /** The in-process store, for runtimes without a DOM: Node, Deno, edge workers. */
 import type { SqlDriver } from '../core/driver.ts';
-import { createEngine, type Engine } from '../core/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../core/engine.ts';
+import type { Projection } from '../core/projection.ts';
 import { StorageUnavailableError } from '../core/errors.ts';
 import { openMemoryEngine } from '../core/sqlite-wasm.ts';
 import type { EventMap } from '../core/types.ts';
@@ -13,13 +14,17 @@ export async function openInProcess<E extends EventMap>(
   config: OpenConfig,
   upcasting: Upcasting,
   driver?: SqlDriver,
+  projections?: readonly Projection[],
+  rebuildBatchSize?: number,
 ): Promise<Store<E>> {
   if (config.storage === 'opfs' || config.storage === 'indexeddb') {
     throw new StorageUnavailableError(
       `Storage '${config.storage}' needs a browser page; here Cairn runs in-process on memory or on the driver you pass`,
     );
   }
-  const engineOptions = { maxEventBytes: config.maxEventBytes };
+  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
+  if (projections !== undefined) engineOptions.projections = projections;
+  if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
   const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);
   return new Store<E>({
     ...config,
@@ -30,6 +35,7 @@ export async function openInProcess<E extends EventMap>(
     onCommit: (listener) => engine.onCommit(listener),
     // Alone in its runtime, it leads for as long as it is open.
     onRoleChange: () => () => {},
+    onProjectionProgress: (listener) => engine.onProjectionProgress(listener),
     dispose: () => {},
   });
 }

@@ -1,6 +1,13 @@
 /** cairndb: the page API. */
 export { DEFAULT_LEADER_TIMEOUT, openStore, type OpenStoreOptions } from './open-store.ts';
 export { Store } from './store.ts';
+export type { SubscribeOptions, Subscription } from './subscription.ts';
+export type { Consumer, ConsumerContext, ConsumerOptions } from './consumer.ts';
+export type { Watch, WatchOptions } from './watch.ts';
+export type { FollowStart } from './follow.ts';
+export type { ConsumerInfo, ConsumerStart, DeadLetter } from '../core/checkpoints.ts';
+export type { Projection, ProjectionDb, ProjectionProgress, ProjectionSetupDb } from '../core/projection.ts';
+export type { Row, SqlValue } from '../core/driver.ts';
 export {
   Aggregate,
   type AggregateDefinition,

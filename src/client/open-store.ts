@@ -3,6 +3,7 @@
  * is no DOM (Node, Deno, edge workers), the same engine in-process.
  */
 import type { SqlDriver } from '../core/driver.ts';
+import type { Projection } from '../core/projection.ts';
 import { InvalidArgumentError, StorageUnavailableError } from '../core/errors.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from '../core/limits.ts';
 import type { DefaultEventMap, Durability, EventMap, StorageOption } from '../core/types.ts';
@@ -35,6 +36,13 @@ export interface OpenStoreOptions {
    * when none can serve) before failing with NO_LEADER, in ms. Default 10 000.
    */
   leaderTimeout?: number;
+  /**
+   * Outside a browser: SQL read models kept inside the append transaction. In a browser,
+   * projections are registered in the worker instead: `serve({ projections })`.
+   */
+  projections?: readonly Projection[];
+  /** Outside a browser: how many events one projection rebuild batch applies (default 500). In a browser: `serve({ rebuildBatchSize })`. */
+  rebuildBatchSize?: number;
 }
 
 /** How long a call waits for a leader by default, in ms. */
@@ -68,10 +76,17 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
   };
   const upcasting = createUpcasting(options.upcasters, options.unknownEvents);
   const inPage = typeof document !== 'undefined' && typeof Worker !== 'undefined';
-  if (inPage && options.driver === undefined) return openInWorker<E>(config, upcasting, options.worker);
+  if (inPage && options.driver === undefined) {
+    if (options.projections !== undefined || options.rebuildBatchSize !== undefined) {
+      throw new InvalidArgumentError(
+        'In a browser, projections run in the worker: pass them to serve({ projections }) in your own worker',
+      );
+    }
+    return openInWorker<E>(config, upcasting, options.worker);
+  }
   // Loaded only where it is used, so a page's bundle carries no second SQLite.
   const { openInProcess } = await import('./in-process.ts');
-  return openInProcess<E>(config, upcasting, options.driver);
+  return openInProcess<E>(config, upcasting, options.driver, options.projections, options.rebuildBatchSize);
 }
 
 async function openInWorker<E extends EventMap>(
@@ -128,8 +143,18 @@ async function openInWorker<E extends EventMap>(
       ...info,
       upcasting,
       backend: rpc.remote,
-      onCommit: (listener) => onPush('commit', listener),
+      onCommit: (listener) => {
+        // After a handover, commit notices sent while no one led may be lost: the new
+        // leader's announcement wakes every reader and watch to catch up from the log.
+        const stopCommits = onPush('commit', listener);
+        const stopLeaders = onPush('leader', ({ head }) => listener({ head, streams: [], types: [], tables: ['*'] }));
+        return () => {
+          stopCommits();
+          stopLeaders();
+        };
+      },
       onRoleChange: (listener) => onPush('role', listener),
+      onProjectionProgress: (listener) => onPush('projection', listener),
       dispose,
     });
   } catch (e) {

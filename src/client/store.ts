@@ -2,6 +2,10 @@
  * The store as page code sees it. One class serves both runtimes: over a worker (browser)
  * and in-process (Node, edge). Events are validated and encoded here, before anything
  * crosses to the worker, and decoded here when they come back.
+ *
+ * Subscriptions, durable consumers and watches run here, on the page, fed by the
+ * context's commit notices (from the worker in a browser, whichever tab committed; from
+ * the engine in-process); closing the store stops them all.
  */
 import { encodeCursor } from '../core/cursor.ts';
 import { createIdFactory, decodeEvent, encodeAppend, type IdFactory } from '../core/encode.ts';
@@ -26,17 +30,26 @@ import type {
   StorageKind,
 } from '../core/types.ts';
 import type { CommitNotice } from '../core/engine.ts';
+import type { ConsumerInfo, DeadLetter } from '../core/checkpoints.ts';
+import type { Row, SqlValue } from '../core/driver.ts';
+import type { ProjectionProgress } from '../core/projection.ts';
 import type { Remote } from '../protocol/rpc.ts';
 import type { PushMessages, Role, WorkerApi } from '../protocol/api.ts';
+import { startConsumer, type Consumer, type ConsumerContext, type ConsumerOptions } from './consumer.ts';
+import { stream, subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
+import { watch, type Watch, type WatchOptions } from './watch.ts';
 
 /** The engine operations a store calls, wherever they run. */
 export type Backend = Remote<Omit<WorkerApi, 'open'>>;
 
+/** Listens for something pushed; returns a function that stops listening. */
+export type Feed<T> = (listener: (value: T) => void) => () => void;
+
 /** Listens for commits; returns a function that stops listening. */
-export type CommitFeed = (listener: (notice: CommitNotice) => void) => () => void;
+export type CommitFeed = Feed<CommitNotice>;
 
 /** Listens for role changes of this tab's worker; returns a function that stops listening. */
-export type RoleFeed = (listener: (role: Role) => void) => () => void;
+export type RoleFeed = Feed<Role>;
 
 /** Listens for one kind of worker push; returns a function that stops listening. */
 export type PushFeed = <K extends keyof PushMessages>(
@@ -57,6 +70,8 @@ export interface StoreContext {
   onCommit: CommitFeed;
   /** Tells when this tab's worker changes role. */
   onRoleChange: RoleFeed;
+  /** Tells how the projections' builds go. */
+  onProjectionProgress: Feed<ProjectionProgress>;
   /** Releases what the backend holds (a worker, a connection) once the engine is closed. */
   dispose: () => void;
 }
@@ -76,6 +91,8 @@ export class Store<E extends EventMap = DefaultEventMap> {
   readonly #nextId: IdFactory = createIdFactory();
   readonly #roleListeners = new Set<(role: Role) => void>();
   #role: Role;
+  /** Aborted by `close`: stops every subscription, consumer and watch of this store. */
+  readonly #lifetime = new AbortController();
   #closing: Promise<void> | undefined;
 
   constructor(ctx: StoreContext) {
@@ -178,9 +195,106 @@ export class Store<E extends EventMap = DefaultEventMap> {
     return new Aggregate(store, definition);
   }
 
+  /**
+   * Calls `handler` for each event matching `filter`: first those already stored (from
+   * `options.from`), then each new one, whichever tab commits it. Events come in global
+   * order and each call is awaited before the next. A handler that throws stops the
+   * subscription at that event (`done` rejects with the error).
+   * @example
+   * const sub = store.subscribe({ category: 'cart' }, async (e) => render(e), { from: 'end' });
+   * sub.close();
+   */
+  subscribe(
+    filter: EventFilter,
+    handler: (event: RecordedEventOf<E>) => unknown,
+    options?: SubscribeOptions,
+  ): Subscription {
+    this.#open();
+    return subscribe<E>(this.#source(), this.#lifetime.signal, filter, handler, options);
+  }
+
+  /**
+   * The async-iterator form of `subscribe`: catch-up then live, until `options.signal`
+   * aborts, the loop breaks, or the store closes.
+   * @example
+   * for await (const e of store.stream({ types: ['ItemAdded'] }, { signal })) console.log(e.data);
+   */
+  stream(filter: EventFilter = {}, options?: SubscribeOptions): AsyncGenerator<RecordedEventOf<E>, void> {
+    this.#open();
+    return stream<E>(this.#source(), this.#lifetime.signal, filter, options);
+  }
+
+  /**
+   * Starts this tab's instance of the durable consumer `name`. Its checkpoint is kept in
+   * the store; one instance runs at a time across all tabs, the others wait to take over.
+   * @example
+   * const mailer = store.consumer('mailer', { category: 'order' }, async (e) => send(e));
+   * await mailer.stop();
+   */
+  consumer(
+    name: string,
+    filter: EventFilter,
+    handler: (event: RecordedEventOf<E>, context: ConsumerContext) => unknown,
+    options?: ConsumerOptions,
+  ): Consumer {
+    this.#open();
+    return startConsumer<E>(this.#source(), this.name, this.#lifetime.signal, name, filter, handler, options);
+  }
+
+  /** Every durable consumer's checkpoint, lag (positions behind the head) and dead-letter count. */
+  async consumers(): Promise<ConsumerInfo[]> {
+    return this.#open().consumers();
+  }
+
+  /** The events durable consumers gave up on, with their errors; of one consumer, or of all. */
+  async deadLetters(consumer?: string): Promise<DeadLetter[]> {
+    return this.#open().deadLetters(consumer);
+  }
+
+  /**
+   * Runs one read-only SQL statement (on projection tables, the `events` table...) and
+   * returns its rows. SQLite itself refuses any write: READ_ONLY_QUERY.
+   * @example
+   * const [cart] = await store.query('SELECT * FROM cart_totals WHERE id = ?', ['cart-42']);
+   */
+  async query<T = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const result = await this.#open().query(sql, [...params]);
+    return result.rows as T[];
+  }
+
+  /**
+   * A live query: calls `callback` with the rows now, then again after every commit (from
+   * any tab) that wrote a table the query reads, and not after other commits.
+   * @example
+   * const w = store.watch('SELECT count(*) AS n FROM cart_totals', [], ([row]) => show(row?.n));
+   * w.close();
+   */
+  watch<T = Row>(
+    sql: string,
+    params: readonly SqlValue[],
+    callback: (rows: T[]) => unknown,
+    options?: WatchOptions,
+  ): Watch {
+    const backend = this.#open();
+    return watch<T>(backend, this.#ctx.onCommit, this.#lifetime.signal, sql, params, callback, options);
+  }
+
+  /** Where each projection of the store's worker stands (building, ready or failed). */
+  async projections(): Promise<ProjectionProgress[]> {
+    return this.#open().projections();
+  }
+
+  /** Calls `listener` as projections are built from the log; returns a function that stops it. */
+  onProjectionProgress(listener: (progress: ProjectionProgress) => void): () => void {
+    return this.#ctx.onProjectionProgress(listener);
+  }
+
   /** Waits for every acknowledged write, then closes. Later calls fail with STORE_CLOSED. */
   close(): Promise<void> {
-    this.#closing ??= this.#ctx.backend.close().finally(() => this.#ctx.dispose());
+    if (this.#closing === undefined) {
+      this.#lifetime.abort();
+      this.#closing = this.#ctx.backend.close().finally(() => this.#ctx.dispose());
+    }
     return this.#closing;
   }
 
@@ -199,6 +313,10 @@ export class Store<E extends EventMap = DefaultEventMap> {
       if (event !== undefined) out.push(event);
     }
     return out;
+  }
+
+  #source(): { backend: Backend; onCommit: CommitFeed } {
+    return { backend: this.#ctx.backend, onCommit: this.#ctx.onCommit };
   }
 
   #open(): Backend {

@@ -1,6 +1,11 @@
 /**
  * The synchronous SQL driver the core runs on. sqlite-wasm's oo1 API is adapted to it in
  * `sqlite-wasm-driver.ts`; any other synchronous SQLite binding can be wrapped the same way.
+ *
+ * Two capabilities are optional, because not every binding exposes SQLite's authorizer and
+ * hooks: `query` (read-only statements, enforced by SQLite) and `onRowChange` (which tables
+ * a write touched). Without them `store.query` is unavailable and commit notices name the
+ * tables Cairn itself knows it wrote.
  */
 
 /** A value SQLite can bind or return. */
@@ -15,6 +20,13 @@ export interface RunResult {
   lastInsertRowid: number;
 }
 
+/** The rows of a read-only statement and the tables SQLite reported it reads. */
+export interface QueryResult<T = Row> {
+  rows: T[];
+  /** The tables (and views' underlying tables) the statement reads, lower-cased. */
+  tables: string[];
+}
+
 /** A synchronous connection to one SQLite database. Implementations cache prepared statements by SQL text. */
 export interface SqlDriver {
   /** Runs one or more statements that return no rows. */
@@ -27,4 +39,13 @@ export interface SqlDriver {
   get<T = Row>(sql: string, params?: readonly SqlValue[]): T | undefined;
   /** Closes the connection; statements are finalised. */
   close(): void;
+  /**
+   * Optional: runs exactly one statement that SQLite itself proves read-only (its authorizer
+   * and `sqlite3_stmt_readonly`), and reports the tables it reads. Throws READ_ONLY_QUERY
+   * for anything else: writes, DDL, ATTACH, transaction control, PRAGMA writes, and strings
+   * holding more than one statement.
+   */
+  query?<T = Row>(sql: string, params?: readonly SqlValue[]): QueryResult<T>;
+  /** Optional: calls `listener` with the (lower-cased) table of every row inserted, updated or deleted. */
+  onRowChange?(listener: (table: string) => void): () => void;
 }

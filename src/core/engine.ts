@@ -3,25 +3,55 @@
  * connection. The worker serves it over RPC; in Node and at the edge it runs in-process.
  * Its methods take and return encoded forms (`records.ts`), which is what crosses a
  * worker boundary cheaply.
+ *
+ * Besides the log it keeps the projections (`projection.ts`) inside the append
+ * transaction, durable consumers' checkpoints (`checkpoints.ts`), and it tells listeners
+ * after each commit which streams, types and tables changed (`onCommit`).
+ *
+ * Interleavings handled:
+ * - The tables a write touched are collected by the driver's row hook while that write
+ *   runs (a drain is synchronous, so nothing else writes meanwhile) and kept only if it
+ *   succeeded; a write rolled back to its savepoint contributes nothing.
+ * - Notices of one drain are coalesced and sent in a microtask after its COMMIT, before
+ *   any caller's promise settles, so a listener that reads sees the commit.
  */
+import {
+  advanceCheckpoint,
+  listConsumers,
+  listDeadLetters,
+  openCheckpoint,
+  validateConsumerName,
+  type ConsumerInfo,
+  type ConsumerStart,
+  type DeadLetter,
+  type DeadLetterInput,
+} from './checkpoints.ts';
 import { CommitQueue, type Scheduler } from './commit-queue.ts';
 import { decodeCursor } from './cursor.ts';
-import type { SqlDriver } from './driver.ts';
+import type { QueryResult, SqlDriver, SqlValue } from './driver.ts';
 import { checkEncodedAppend, validateStream } from './encode.ts';
-import { CairnError, InternalError, InvalidArgumentError, QuotaExceededError } from './errors.ts';
-import { appendEvents, headPosition, readEventsById, readFiltered, readStreamEvents } from './event-log.ts';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './limits.ts';
-import type { AppendRequest, StoredEvent, StoredPage } from './records.ts';
+import { CairnError, InternalError, InvalidArgumentError, QuotaExceededError, isStoreClosed } from './errors.ts';
+import { appendEvents, headPosition, readBatch, readEventsById, readFiltered, readStreamEvents } from './event-log.ts';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_REBUILD_BATCH, MAX_PAGE_SIZE } from './limits.ts';
+import { ProjectionRunner, type Projection, type ProjectionProgress } from './projection.ts';
+import type { AppendRequest, StoredBatch, StoredEvent, StoredPage } from './records.ts';
 import { migrate } from './schema.ts';
 import { loadAggregate, saveSnapshot, type AggregateLoad } from './snapshots.ts';
 import type { AppendResult, EventFilter, PageArgs, ReadStreamOptions } from './types.ts';
 
-/** What one commit changed, for whoever follows the log. */
+/** What one commit changed, for whoever follows the log. Only a wake-up hint: readers pull the events themselves. */
 export interface CommitNotice {
   /** The newest position after the commit. */
   head: number;
+  /** The streams appended to. */
   streams: string[];
+  /** The event types appended. */
   types: string[];
+  /**
+   * The tables written (lower-cased): `events`, projection tables, Cairn's own bookkeeping.
+   * `'*'` stands for every table, for a notice that cannot know (a resync after a handover).
+   */
+  tables: string[];
 }
 
 /** Options of `createEngine`. */
@@ -32,6 +62,10 @@ export interface EngineOptions {
   schedule?: Scheduler;
   /** The clock, in ms since the epoch. */
   now?: () => number;
+  /** SQL read models kept inside the append transaction. */
+  projections?: readonly Projection[];
+  /** How many events one projection rebuild batch applies. Default 500. */
+  rebuildBatchSize?: number;
 }
 
 /** The engine's operations; this is also the API the worker serves. */
@@ -40,6 +74,8 @@ export interface Engine {
   appendMany(reqs: AppendRequest[]): Promise<AppendResult[]>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   read(filter: EventFilter, page?: PageArgs): Promise<StoredPage>;
+  /** Up to `limit` events matching `filter` after position `after`, with the head of the same snapshot. */
+  readFrom(filter: EventFilter, after: number, limit: number): Promise<StoredBatch>;
   /** The newest position in the log. */
   head(): Promise<number>;
   /** Events by id, in the order asked; missing ids are left out. */
@@ -48,60 +84,159 @@ export interface Engine {
   loadAggregate(stream: string, revision: number | null): Promise<AggregateLoad>;
   /** Stores a snapshot of a stream's state at `version`. */
   saveSnapshot(stream: string, revision: number, version: number, state: string): Promise<void>;
-  /** Calls `listener` after every commit that appended events; returns an unsubscribe function. */
+  /** Runs one read-only statement; READ_ONLY_QUERY if SQLite says it would write. */
+  query(sql: string, params?: readonly SqlValue[]): Promise<QueryResult>;
+  /** Returns a durable consumer's checkpoint, creating it at `start` if it has none. */
+  openConsumer(name: string, start: ConsumerStart): Promise<number>;
+  /** Moves a consumer's checkpoint forward, recording a dead letter in the same commit if one is given. */
+  advanceConsumer(name: string, position: number, deadLetter?: DeadLetterInput): Promise<void>;
+  /** Every durable consumer's checkpoint, lag and dead-letter count. */
+  consumers(): Promise<ConsumerInfo[]>;
+  /** The dead letters of one consumer, or of all. */
+  deadLetters(consumer?: string): Promise<DeadLetter[]>;
+  /** Where each projection stands. */
+  projections(): Promise<ProjectionProgress[]>;
+  /** Calls `listener` after every commit that changed something; returns an unsubscribe function. */
   onCommit(listener: (notice: CommitNotice) => void): () => void;
+  /** Calls `listener` as projections are built from the log; returns an unsubscribe function. */
+  onProjectionProgress(listener: (progress: ProjectionProgress) => void): () => void;
   /** Commits what is queued, then closes the connection. */
   close(): Promise<void>;
 }
 
-/** Opens an engine on a connection: migrates the schema and starts the commit queue. */
+/** What a committed write adds to its drain's notice. */
+interface NoticePart {
+  head: number;
+  streams?: readonly string[];
+  types?: readonly string[];
+}
+
+const CONSUMER_TABLES = ['cairn_consumers', 'cairn_dead_letters'];
+
+/** Opens an engine on a connection: migrates the schema, sets projections up and starts the commit queue. */
 export function createEngine(driver: SqlDriver, options: EngineOptions = {}): Engine {
   migrate(driver);
+  const projections = new ProjectionRunner(driver, options.projections ?? []);
+  projections.prepare();
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const batchSize = options.rebuildBatchSize ?? DEFAULT_REBUILD_BATCH;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError('rebuildBatchSize must be an integer >= 1');
   const now = options.now ?? Date.now;
   const queueOptions: ConstructorParameters<typeof CommitQueue>[1] = { mapError: toCairnError };
   if (options.schedule) queueOptions.schedule = options.schedule;
   const queue = new CommitQueue(driver, queueOptions);
   const listeners = new Set<(notice: CommitNotice) => void>();
+  const progressListeners = new Set<(progress: ProjectionProgress) => void>();
   let closed: Promise<void> | undefined;
 
+  // The tables the running write touched, when the driver can tell.
+  const touched = new Set<string>();
+  const tracking = driver.onRowChange !== undefined;
+  const stopTracking = driver.onRowChange?.((table) => touched.add(table));
+
   // Notices of one drain are coalesced into one, sent in a microtask after the commit.
-  let pending: { head: number; streams: Set<string>; types: Set<string> } | undefined;
-  function noteCommitted(req: AppendRequest, result: AppendResult): void {
+  let pending: { head: number; streams: Set<string>; types: Set<string>; tables: Set<string> } | undefined;
+  function noteCommitted(part: NoticePart, tables: readonly string[]): void {
     if (listeners.size === 0) return;
     if (pending === undefined) {
-      pending = { head: 0, streams: new Set(), types: new Set() };
+      pending = { head: 0, streams: new Set(), types: new Set(), tables: new Set() };
       queueMicrotask(() => {
         const p = pending!;
         pending = undefined;
-        const notice = { head: p.head, streams: [...p.streams], types: [...p.types] };
+        const notice = { head: p.head, streams: [...p.streams], types: [...p.types], tables: [...p.tables] };
         for (const listener of listeners) listener(notice);
       });
     }
-    pending.head = Math.max(pending.head, result.position);
-    pending.streams.add(req.stream);
-    for (const e of req.events) pending.types.add(e.type);
+    pending.head = Math.max(pending.head, part.head);
+    for (const s of part.streams ?? []) pending.streams.add(s);
+    for (const t of part.types ?? []) pending.types.add(t);
+    for (const t of tables) pending.tables.add(t);
   }
+
+  /** Queues a write; its notice names the tables it touched (or `fallback`'s, if the driver cannot tell). */
+  function write<T>(run: () => T, describe: (result: T) => NoticePart, fallback: () => readonly string[]): Promise<T> {
+    let tables: readonly string[] = [];
+    return queue.write(
+      () => {
+        touched.clear();
+        const result = run();
+        tables = tracking ? [...touched] : fallback();
+        return result;
+      },
+      (result) => noteCommitted(describe(result), tables),
+    );
+  }
+
+  function appendOne(req: AppendRequest, at: number): AppendResult {
+    const inserted: StoredEvent[] = [];
+    const result = appendEvents(driver, req, at, inserted);
+    projections.apply(inserted);
+    return result;
+  }
+
+  const appendTables = (): string[] => ['events', 'cairn_projections', ...projections.readyTables()];
+  const describeAppend = (req: AppendRequest, result: AppendResult): NoticePart => ({
+    head: result.position,
+    streams: [req.stream],
+    types: req.events.map((e) => e.type),
+  });
+
+  // Projections behind the log are built one batch (one queued write) at a time.
+  async function rebuild(): Promise<void> {
+    for (const name of projections.building()) {
+      for (;;) {
+        let progress: ProjectionProgress;
+        try {
+          progress = await write(
+            () => projections.rebuildBatch(name, batchSize),
+            (p) => ({ head: p.head }),
+            () => ['cairn_projections', ...projections.tablesOf(name)],
+          );
+        } catch (e) {
+          if (closed !== undefined || isStoreClosed(e)) return;
+          const message = e instanceof Error ? e.message : String(e);
+          try {
+            progress = await write(
+              () => {
+                // The batch's transaction is gone: the database, not memory, says where the projection is.
+                projections.reload(name);
+                return projections.markFailed(name, message);
+              },
+              (p) => ({ head: p.head }),
+              () => ['cairn_projections'],
+            );
+          } catch {
+            return;
+          }
+        }
+        for (const listener of progressListeners) listener(progress);
+        if (progress.state !== 'building') break;
+      }
+    }
+  }
+  if (projections.any) void rebuild();
 
   return {
     async append(req) {
       checkEncodedAppend(req, maxEventBytes);
-      return queue.write(
-        () => appendEvents(driver, req, now()),
-        (result) => noteCommitted(req, result),
-      );
+      return write(() => appendOne(req, now()), (result) => describeAppend(req, result), appendTables);
     },
     async appendMany(reqs) {
       if (!Array.isArray(reqs) || reqs.length === 0) {
         throw new InvalidArgumentError('appendMany needs a non-empty array of appends');
       }
       for (const req of reqs) checkEncodedAppend(req, maxEventBytes);
-      return queue.write(
+      return write(
         () => {
           const at = now();
-          return reqs.map((req) => appendEvents(driver, req, at));
+          return reqs.map((req) => appendOne(req, at));
         },
-        (results) => results.forEach((r, i) => noteCommitted(reqs[i]!, r)),
+        (results) => ({
+          head: Math.max(...results.map((r) => r.position)),
+          streams: reqs.map((r) => r.stream),
+          types: reqs.flatMap((r) => r.events.map((e) => e.type)),
+        }),
+        appendTables,
       );
     },
     async readStream(stream, opts = {}) {
@@ -130,6 +265,14 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
           : { events: rows, hasNextPage: more, hasPreviousPage: behind };
       });
     },
+    async readFrom(filter, after, limit) {
+      if (filter.stream !== undefined) validateStream(filter.stream);
+      if (!Number.isSafeInteger(after) || after < 0) throw new InvalidArgumentError('after must be a position >= 0');
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+        throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+      }
+      return queue.read(() => readBatch(driver, filter, after, limit));
+    },
     head() {
       return queue.read(() => headPosition(driver));
     },
@@ -145,20 +288,70 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
     },
     async saveSnapshot(stream, revision, version, state) {
       validateStream(stream);
-      return queue.write(() => saveSnapshot(driver, stream, revision, version, state, now()));
+      await write(
+        () => saveSnapshot(driver, stream, revision, version, state, now()),
+        () => ({ head: headPosition(driver) }),
+        () => ['snapshots'],
+      );
+    },
+    async query(sql, params = []) {
+      const query = driver.query;
+      if (query === undefined) throw new InternalError("This store's SQL driver cannot run read-only queries");
+      const values = checkParams(params);
+      return queue.read(() => query.call<SqlDriver, [string, SqlValue[]], QueryResult>(driver, sql, values));
+    },
+    async openConsumer(name, start) {
+      return write(
+        () => openCheckpoint(driver, name, start, now()),
+        () => ({ head: headPosition(driver) }),
+        () => CONSUMER_TABLES,
+      );
+    },
+    async advanceConsumer(name, position, deadLetter) {
+      await write(
+        () => advanceCheckpoint(driver, name, position, deadLetter, now()),
+        () => ({ head: headPosition(driver) }),
+        () => CONSUMER_TABLES,
+      );
+    },
+    consumers() {
+      return queue.read(() => listConsumers(driver));
+    },
+    async deadLetters(consumer) {
+      if (consumer !== undefined) validateConsumerName(consumer);
+      return queue.read(() => listDeadLetters(driver, consumer));
+    },
+    projections() {
+      return queue.read(() => projections.status());
     },
     onCommit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onProjectionProgress(listener) {
+      progressListeners.add(listener);
+      return () => progressListeners.delete(listener);
+    },
     close() {
       closed ??= Promise.resolve().then(() => {
         queue.close();
+        stopTracking?.();
         driver.close();
       });
       return closed;
     },
   };
+}
+
+/** Checks query parameters: SQL values, with booleans as 1 and 0. */
+function checkParams(params: unknown): SqlValue[] {
+  if (!Array.isArray(params)) throw new InvalidArgumentError('Query parameters must be an array');
+  return params.map((p: unknown, i) => {
+    if (typeof p === 'boolean') return p ? 1 : 0;
+    if (p === null || typeof p === 'string' || typeof p === 'bigint' || p instanceof Uint8Array) return p;
+    if (typeof p === 'number' && Number.isFinite(p)) return p;
+    throw new InvalidArgumentError(`Query parameter ${i} is not a SQL value: ${String(p)}`);
+  });
 }
 
 interface PagePlan {

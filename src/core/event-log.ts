@@ -9,7 +9,7 @@
 import type { SqlDriver, SqlValue } from './driver.ts';
 import { categoryOf } from './encode.ts';
 import { DuplicateEventIdError, InvalidArgumentError, VersionConflictError } from './errors.ts';
-import type { AppendRequest, StoredEvent } from './records.ts';
+import type { AppendRequest, StoredBatch, StoredEvent } from './records.ts';
 import type { AppendResult, EventFilter } from './types.ts';
 
 const COLUMNS =
@@ -31,9 +31,10 @@ export function streamVersion(db: SqlDriver, stream: string): number {
 /**
  * Appends one stream's events. If the first event's id is already stored, the request is a
  * retry: it returns the original result when every id matches the stored events in order,
- * and fails with DUPLICATE_EVENT_ID otherwise.
+ * and fails with DUPLICATE_EVENT_ID otherwise. The events it wrote (none for a retry) are
+ * pushed onto `inserted`, for the projections.
  */
-export function appendEvents(db: SqlDriver, req: AppendRequest, now: number): AppendResult {
+export function appendEvents(db: SqlDriver, req: AppendRequest, now: number, inserted?: StoredEvent[]): AppendResult {
   const first = req.events[0]!;
   const existing = db.get<{ stream: string; version: number; position: number }>(
     'SELECT stream, version, position FROM events WHERE id = ?',
@@ -56,6 +57,10 @@ export function appendEvents(db: SqlDriver, req: AppendRequest, now: number): Ap
       if (String(err).includes('UNIQUE constraint failed: events.id')) throw new DuplicateEventIdError(e.id);
       throw err;
     }
+    inserted?.push({
+      id: e.id, stream: req.stream, category, version, position, type: e.type, data: e.data,
+      metadata: e.metadata, routingKey: req.routingKey, timestamp: now, schemaVersion: e.schemaVersion,
+    });
   }
   return { stream: req.stream, version, position, ids: req.events.map((e) => e.id) };
 }
@@ -99,6 +104,11 @@ export function readEventsById(db: SqlDriver, ids: readonly string[]): StoredEve
     if (row !== undefined) out.push(row);
   }
   return out;
+}
+
+/** Up to `limit` events matching `filter` after `after`, with the head of the same snapshot. */
+export function readBatch(db: SqlDriver, filter: EventFilter, after: number, limit: number): StoredBatch {
+  return { events: readFiltered(db, filter, after, false, limit), head: headPosition(db) };
 }
 
 /** Reads one stream by version. */

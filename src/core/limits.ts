@@ -10,3 +10,5 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 export const MAX_PAGE_SIZE = 10_000;
 /** The page size of `read` when neither `first` nor `last` is given. */
 export const DEFAULT_PAGE_SIZE = 100;
+/** How many events one projection rebuild batch applies: the longest an append waits behind a rebuild. */
+export const DEFAULT_REBUILD_BATCH = 500;

@@ -45,3 +45,13 @@ export interface StoredPage {
   hasNextPage: boolean;
   hasPreviousPage: boolean;
 }
+
+/** Events after a position, in global order, and the log's head when they were read. */
+export interface StoredBatch {
+  events: StoredEvent[];
+  /**
+   * The newest position when the batch was read. When the batch holds fewer events than
+   * were asked for, every matching event up to `head` is in it.
+   */
+  head: number;
+}

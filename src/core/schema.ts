@@ -34,6 +34,30 @@ const MIGRATIONS: readonly string[] = [
      timestamp INTEGER NOT NULL,
      PRIMARY KEY (stream, revision)
    ) WITHOUT ROWID;`,
+  // 3: durable consumers' checkpoints and dead letters, and the state of each projection.
+  `CREATE TABLE cairn_consumers (
+     name       TEXT    PRIMARY KEY,
+     position   INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE cairn_dead_letters (
+     id       INTEGER PRIMARY KEY,
+     consumer TEXT    NOT NULL,
+     position INTEGER NOT NULL,
+     event_id TEXT    NOT NULL,
+     error    TEXT    NOT NULL,
+     attempts INTEGER NOT NULL,
+     at       INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX cairn_dead_letters_consumer ON cairn_dead_letters (consumer, position);
+   CREATE TABLE cairn_projections (
+     name     TEXT    PRIMARY KEY,
+     version  INTEGER NOT NULL,
+     state    TEXT    NOT NULL,
+     position INTEGER NOT NULL,
+     objects  TEXT    NOT NULL,
+     error    TEXT
+   );`,
 ];
 
 /** The schema version this code writes. */

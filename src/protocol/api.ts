@@ -5,6 +5,7 @@
  * Besides replies, a worker pushes `PushMessages` to its page (see `rpc.ts`, `push`).
  */
 import type { CommitNotice, Engine } from '../core/engine.ts';
+import type { ProjectionProgress } from '../core/projection.ts';
 import type { Durability, StorageKind, StorageOption } from '../core/types.ts';
 
 /** What the page asks the worker to open. */
@@ -34,7 +35,14 @@ export const ENGINE_OPS = [
   'appendMany',
   'readStream',
   'read',
+  'readFrom',
   'head',
+  'query',
+  'openConsumer',
+  'advanceConsumer',
+  'consumers',
+  'deadLetters',
+  'projections',
   'readEvents',
   'loadAggregate',
   'saveSnapshot',
@@ -50,7 +58,7 @@ export function isEngineOp(op: unknown): op is EngineOp {
 
 // Every engine method is either forwarded or handled on purpose: adding one to the engine
 // without deciding how it crosses the boundary fails to compile here.
-type Unrouted = Exclude<keyof Engine, EngineOp | 'onCommit' | 'close'>;
+type Unrouted = Exclude<keyof Engine, EngineOp | 'onCommit' | 'onProjectionProgress' | 'close'>;
 const allRouted: [Unrouted] extends [never] ? true : Unrouted = true;
 void allRouted;
 
@@ -76,4 +84,6 @@ export interface PushMessages {
   role: Role;
   /** A new leader serves the store; a reader that may have missed a commit notice catches up from here. */
   leader: LeaderNotice;
+  /** A projection's build moved on, finished or failed. */
+  projection: ProjectionProgress;
 }

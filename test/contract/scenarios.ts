@@ -30,6 +30,8 @@ const CLASS_OF: Record<string, new (...args: never[]) => Error> = {
   DUPLICATE_EVENT_ID: cairn.DuplicateEventIdError,
   STORE_CLOSED: cairn.StoreClosedError,
   STORAGE_UNAVAILABLE: cairn.StorageUnavailableError,
+  READ_ONLY_QUERY: cairn.ReadOnlyQueryError,
+  PROJECTION_FAILED: cairn.ProjectionFailedError,
 };
 
 /** Runs `fn` and reports what it threw (or `null` if it did not throw). */
@@ -42,7 +44,7 @@ export async function caught(fn: () => Promise<unknown>): Promise<Caught | null>
     const code = typeof err.code === 'string' ? err.code : undefined;
     const cls = code === undefined ? undefined : CLASS_OF[code];
     const fields: Record<string, unknown> = {};
-    for (const k of ['stream', 'expected', 'actual', 'id', 'index']) if (err[k] !== undefined) fields[k] = err[k];
+    for (const k of ['stream', 'expected', 'actual', 'id', 'index', 'projection']) if (err[k] !== undefined) fields[k] = err[k];
     return {
       name: err.name,
       code,

@@ -7,6 +7,33 @@ import { createRpcClient } from '../../../src/protocol/rpc.ts';
 import type { WorkerApi } from '../../../src/protocol/api.ts';
 import { caught, scenarios, type ScenarioName } from '../../contract/scenarios.ts';
 import { installTabs } from './tabs.ts';
+import { liveScenarios, type LiveScenarioName } from '../../contract/live-scenarios.ts';
+import type { ProjectionSetName } from '../../contract/test-projections.ts';
+
+/** Workers with the test projections (one file per set: Vite needs static worker options). */
+const projectionWorkers: Record<ProjectionSetName, () => Worker> = {
+  'shop-v1': () => new Worker(new URL('./shop-v1.worker.ts', import.meta.url), { type: 'module' }),
+  'shop-v2': () => new Worker(new URL('./shop-v2.worker.ts', import.meta.url), { type: 'module' }),
+};
+
+/** Opens a store on OPFS, retrying while a closing tab's worker still holds it. */
+async function openRetrying(options: cairn.OpenStoreOptions): Promise<cairn.Store> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await cairn.openStore(options);
+    } catch (e) {
+      if (!cairn.isStorageUnavailable(e) || attempt >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** A list kept in localStorage, which outlives reloads and is shared by the tabs. */
+function record(key: string, value: number): void {
+  const list = JSON.parse(localStorage.getItem(key) ?? '[]') as number[];
+  list.push(value);
+  localStorage.setItem(key, JSON.stringify(list));
+}
 
 let n = 0;
 const stores = new Map<string, cairn.Store>();
@@ -63,6 +90,44 @@ const harness = {
     }
     await store.close();
     return out;
+  },
+  /** Runs a live scenario on OPFS stores (the projection sets run in their own workers). */
+  runLiveScenario(name: LiveScenarioName, prefix: string) {
+    return liveScenarios[name]({
+      fresh: (p) => `${prefix}-${p}-${Date.now()}-${n++}`,
+      open: (storeName, projections) =>
+        cairn.openStore({
+          name: storeName,
+          storage: 'opfs',
+          ...(projections === undefined ? {} : { worker: projectionWorkers[projections] }),
+        }),
+    });
+  },
+  /** Opens `name` on OPFS (retrying while another tab lets it go) and appends `count` numbered events. */
+  async openAndAppend(name: string, count: number) {
+    const store = stores.get(name) ?? (await openRetrying({ name, storage: 'opfs' }));
+    stores.set(name, store);
+    for (let i = 0; i < count; i++) await store.append('job-1', [{ type: 'Job', data: i }]);
+    return store.head();
+  },
+  /**
+   * Starts consumer `consumer` on the open store `name`. Its handler records in localStorage
+   * each position it starts and finishes, and never finishes the event at `hangAt`.
+   */
+  startRecordingConsumer(name: string, consumer: string, hangAt?: number) {
+    const store = stores.get(name);
+    if (store === undefined) throw new Error(`Store ${name} is not open`);
+    const c = store.consumer(consumer, {}, async (e) => {
+      record(`${name}:started`, e.position);
+      if (e.position === hangAt) await new Promise(() => {});
+      record(`${name}:finished`, e.position);
+    });
+    return c.state;
+  },
+  /** What `startRecordingConsumer`'s handlers recorded. */
+  recorded(name: string) {
+    const read = (key: string) => JSON.parse(localStorage.getItem(`${name}:${key}`) ?? '[]') as number[];
+    return { started: read('started'), finished: read('finished') };
   },
   /** A worker whose global scope has no OPFS, as in a private window. */
   noOpfsWorker: () => new Worker(new URL('./no-opfs.worker.ts', import.meta.url), { type: 'module' }),

@@ -1,0 +1,113 @@
+/**
+ * `store.subscribe`: a handler called for each matching event, catch-up then live, in
+ * global order, each call awaited before the next (see `follow.ts` for how nothing is
+ * missed or doubled).
+ *
+ * A handler that throws (or rejects) stops the subscription at that event: `position`
+ * stays at the last event it finished and `done` rejects with the error. Subscribing
+ * again `from: sub.position` retries that event.
+ */
+import { decodeEvent } from '../core/encode.ts';
+import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
+import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
+import { DEFAULT_FOLLOW_BATCH, follow, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
+
+/** Options of `store.subscribe` and `store.stream`. */
+export interface SubscribeOptions {
+  /** `'start'` (the default) replays the whole log; `'end'` only what commits from now on; a position starts after it. */
+  from?: FollowStart;
+  /** Aborting it closes the subscription. */
+  signal?: AbortSignal;
+  /** How many events one catch-up read fetches. Default 500. */
+  batchSize?: number;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** Stops it; a handler call in progress finishes, and none follows. */
+  close(): void;
+  /** The same as `close`, as a function to hand around. */
+  readonly unsubscribe: () => void;
+  /** The position of the last event whose handler finished; before any, the `from` position (0 for 'start' and 'end'). */
+  readonly position: number;
+  /** True once it has stopped, for whatever reason. */
+  readonly closed: boolean;
+  /** Resolves when it stops after `close`, an abort or the store closing; rejects with the handler's error if one threw. */
+  readonly done: Promise<void>;
+}
+
+/** Starts a subscription on `source`; `lifetime` is the store's (closing the store stops it). */
+export function subscribe<E extends EventMap>(
+  source: LogSource,
+  lifetime: AbortSignal,
+  filter: EventFilter,
+  handler: (event: RecordedEventOf<E>) => unknown,
+  options: SubscribeOptions = {},
+): Subscription {
+  if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function');
+  const from = options.from ?? 'start';
+  validateFollowStart(from);
+  const controller = new AbortController();
+  const signals = [lifetime, controller.signal];
+  if (options.signal !== undefined) signals.push(options.signal);
+  const signal = AbortSignal.any(signals);
+  let position = typeof from === 'number' ? from : 0;
+  let closed = false;
+
+  async function run(): Promise<void> {
+    const events = follow(source, filter, from, { signal, batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH });
+    for await (const stored of events) {
+      await handler(decodeEvent(stored) as RecordedEventOf<E>);
+      position = stored.position;
+    }
+  }
+
+  const done = run().then(
+    () => {
+      closed = true;
+    },
+    (e: unknown) => {
+      closed = true;
+      controller.abort();
+      // A read cut short by the store closing is the end, not a failure.
+      if (lifetime.aborted && isStoreClosed(e)) return;
+      throw e;
+    },
+  );
+  // `done` is there to be awaited; a subscription nobody asks about must not raise an unhandled rejection.
+  done.catch(() => {});
+  const close = (): void => controller.abort();
+  return {
+    close,
+    unsubscribe: close,
+    get position() {
+      return position;
+    },
+    get closed() {
+      return closed;
+    },
+    done,
+  };
+}
+
+/** The async-iterator form: the loop body is the handler. Ends when the signal aborts or the store closes. */
+export async function* stream<E extends EventMap>(
+  source: LogSource,
+  lifetime: AbortSignal,
+  filter: EventFilter,
+  options: SubscribeOptions = {},
+): AsyncGenerator<RecordedEventOf<E>, void> {
+  const from = options.from ?? 'start';
+  validateFollowStart(from);
+  const signal = options.signal === undefined ? lifetime : AbortSignal.any([lifetime, options.signal]);
+  const events = follow(source, filter, from, {
+    signal,
+    batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH,
+  });
+  try {
+    for await (const stored of events) yield decodeEvent(stored) as RecordedEventOf<E>;
+  } catch (e) {
+    if (lifetime.aborted && isStoreClosed(e)) return;
+    throw e;
+  }
+}

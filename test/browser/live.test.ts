@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { defineLiveContract } from '../contract/live-contract.ts';
+import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+
+const baseUrl = inject('baseUrl');
+let chrome: RunningChromium;
+let page: Page;
+const profile = makeProfile();
+
+beforeAll(async () => {
+  chrome = await launchChromium(profile);
+  page = await chrome.openPage(baseUrl);
+});
+afterAll(async () => {
+  await chrome?.close();
+  removeProfile(profile);
+});
+
+describe('live contract: Chromium, dedicated worker on OPFS', () => {
+  defineLiveContract((name) =>
+    page.evaluate(([n]) => window.cairnTest.runLiveScenario(n, 'live') as never, [name] as const),
+  );
+});
+
+/** Positions from..to. */
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function waitUntil(p: Page, check: (r: { started: number[]; finished: number[] }) => boolean, name: string) {
+  for (;;) {
+    const r = await p.evaluate((n) => window.cairnTest.recorded(n), name);
+    if (check(r)) return r;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
+  it('resumes from its checkpoint after a reload, repeating only the event whose handler had not finished', async () => {
+    const name = `resume-${Date.now()}`;
+    const p = await chrome.openPage(baseUrl);
+    expect(await p.evaluate((n) => window.cairnTest.openAndAppend(n, 10), name)).toBe(10);
+    await p.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 6), name);
+    await waitUntil(p, (r) => r.started.includes(6), name);
+    await p.reload();
+    await p.waitForFunction(() => document.title === 'ready');
+    await p.evaluate((n) => window.cairnTest.openAndAppend(n, 2), name);
+    await p.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer'), name);
+    const r = await waitUntil(p, (x) => x.finished.includes(12), name);
+    expect(r.finished).toEqual(range(1, 12));
+    // Event 6 was in hand when the page went away: it is the only one delivered twice.
+    expect(r.started).toEqual([...range(1, 6), ...range(6, 12)]);
+    await p.close();
+  });
+
+  it('moves to another tab when its tab closes, from the checkpoint', async () => {
+    const name = `takeover-${Date.now()}`;
+    const a = await chrome.openPage(baseUrl);
+    await a.evaluate((n) => window.cairnTest.openAndAppend(n, 8), name);
+    expect(await a.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 4), name)).toBe('waiting');
+    await waitUntil(a, (r) => r.started.includes(4), name);
+    // On this branch one tab owns a store at a time: tab B opens it once tab A has closed.
+    const b = await chrome.openPage(baseUrl);
+    const opened = b.evaluate((n) => window.cairnTest.openAndAppend(n, 1), name);
+    await a.close({ runBeforeUnload: true });
+    expect(await opened).toBe(9);
+    await b.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer'), name);
+    const r = await waitUntil(b, (x) => x.finished.includes(9), name);
+    expect(r.finished).toEqual(range(1, 9));
+    expect(r.started).toEqual([...range(1, 4), ...range(4, 9)]);
+    await b.close();
+  });
+});

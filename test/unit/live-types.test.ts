@@ -1,0 +1,25 @@
+import { expectTypeOf, it } from 'vitest';
+import type { ConsumerContext, RecordedEvent, Store, Subscription, Watch } from '../../src/client/index.ts';
+
+type Shop = { ItemAdded: { sku: string; qty: number }; CheckedOut: null };
+
+it('narrows subscription, stream and consumer events by type from the event map', () => {
+  const check = (store: Store<Shop>) => {
+    const sub = store.subscribe({}, (e) => {
+      // The union of the map's recorded events, narrowed by `type`.
+      expectTypeOf(e).toEqualTypeOf<RecordedEvent<'ItemAdded', { sku: string; qty: number }> | RecordedEvent<'CheckedOut', null>>();
+      if (e.type === 'ItemAdded') expectTypeOf(e.data).toEqualTypeOf<{ sku: string; qty: number }>();
+    });
+    expectTypeOf(sub).toEqualTypeOf<Subscription>();
+    const stream = store.stream({ types: ['CheckedOut'] });
+    expectTypeOf(stream).toEqualTypeOf<AsyncGenerator<RecordedEvent<'ItemAdded', { sku: string; qty: number }> | RecordedEvent<'CheckedOut', null>, void>>();
+    store.consumer('c', {}, (e, context) => {
+      expectTypeOf(context).toEqualTypeOf<ConsumerContext>();
+      if (e.type === 'CheckedOut') expectTypeOf(e.data).toBeNull();
+    });
+    const w = store.watch<{ n: number }>('SELECT 1 AS n', [], (rows) => expectTypeOf(rows).toEqualTypeOf<{ n: number }[]>());
+    expectTypeOf(w).toEqualTypeOf<Watch>();
+    expectTypeOf(store.query<{ id: string }>('SELECT id FROM t')).resolves.toEqualTypeOf<{ id: string }[]>();
+  };
+  void check;
+});
