@@ -13,11 +13,13 @@
 import { StoreClosedError } from '../src/core/errors.ts';
 import { ENGINE_OPS, type OpenConfig, type OpenInfo, type WorkerApi } from '../src/protocol/api.ts';
 import type { Projection } from '../src/core/projection.ts';
+import type { UnknownEvents, Upcasters } from '../src/core/upcast.ts';
 import { push, serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
 import { joinTabs, type Tabs } from './tabs.ts';
 
 export type { Projection, ProjectionDb, ProjectionProgress, ProjectionSetupDb } from '../src/core/projection.ts';
 export type { RecordedEvent } from '../src/core/types.ts';
+export type { UnknownEvents, Upcasters } from '../src/core/upcast.ts';
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -27,6 +29,10 @@ export interface ServeOptions {
   projections?: readonly Projection[];
   /** How many events one projection rebuild batch applies. Default 500. */
   rebuildBatchSize?: number;
+  /** Upcasters for the events projections see (give the pages the same ones in `openStore`). */
+  upcasters?: Upcasters;
+  /** An event no upcaster can bring up to date fails the projection (the default) or is skipped. */
+  unknownEvents?: UnknownEvents;
 }
 
 /** Serves a Cairn store from this worker. */

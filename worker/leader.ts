@@ -6,6 +6,7 @@
 import { createEngine, type Engine, type EngineOptions } from '../src/core/engine.ts';
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
+import { createUpcasting } from '../src/core/upcast.ts';
 import type { OpenConfig } from '../src/protocol/api.ts';
 import type { ServeOptions } from './index.ts';
 import type { LeaderServer } from './tabs.ts';
@@ -15,11 +16,14 @@ import { openDatabase } from './storage.ts';
 export async function openLeader(
   config: OpenConfig,
   publish: (name: string, data: unknown) => void,
-  options: Pick<ServeOptions, 'projections' | 'rebuildBatchSize'> = {},
+  options: Pick<ServeOptions, 'projections' | 'rebuildBatchSize' | 'upcasters' | 'unknownEvents'> = {},
 ): Promise<LeaderServer> {
   const sqlite3 = await loadSqlite();
   const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
-  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
+  const engineOptions: EngineOptions = {
+    maxEventBytes: config.maxEventBytes,
+    upcast: createUpcasting(options.upcasters, options.unknownEvents).upcast,
+  };
   if (options.projections) engineOptions.projections = options.projections;
   if (options.rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = options.rebuildBatchSize;
   let engine: Engine;

@@ -21,7 +21,6 @@
  * - The lock is taken before the checkpoint is read, so two runners never both read it.
  */
 import type { ConsumerStart } from '../core/checkpoints.ts';
-import { decodeEvent } from '../core/encode.ts';
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
@@ -99,10 +98,11 @@ export function startConsumer<E extends EventMap>(
 
   /** Tries the handler until it succeeds, retries run out, or the consumer stops. */
   async function attempt(stored: StoredEvent): Promise<{ ok: true } | { ok: false; error: unknown; attempts: number } | 'stopped'> {
-    const event = decodeEvent(stored) as RecordedEventOf<E>;
     for (let n = 1; ; n++) {
       try {
-        await handler(event, { attempt: n, signal });
+        // Inside the try: an event no upcaster can bring up to date fails like a handler would.
+        const event = source.decode(stored) as RecordedEventOf<E> | undefined;
+        if (event !== undefined) await handler(event, { attempt: n, signal });
         return { ok: true };
       } catch (error) {
         if (n > retries) return { ok: false, error, attempts: n };

@@ -23,7 +23,7 @@
 import type { CommitNotice } from '../core/engine.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
-import type { EventFilter } from '../core/types.ts';
+import type { EventFilter, RecordedEvent } from '../core/types.ts';
 import type { Backend, Feed } from './store.ts';
 
 /** Where following starts: the beginning of the log, its current end, or after a position. */
@@ -33,6 +33,8 @@ export type FollowStart = 'start' | 'end' | number;
 export interface LogSource {
   backend: Backend;
   onCommit: Feed<CommitNotice>;
+  /** Decodes a stored event and brings it to its latest shape; undefined skips it. */
+  decode: (stored: StoredEvent) => RecordedEvent | undefined;
 }
 
 /** Options of `follow`. */

@@ -22,7 +22,7 @@ export async function openInProcess<E extends EventMap>(
       `Storage '${config.storage}' needs a browser page; here Cairn runs in-process on memory or on the driver you pass`,
     );
   }
-  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes };
+  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes, upcast: upcasting.upcast };
   if (projections !== undefined) engineOptions.projections = projections;
   if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
   const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);

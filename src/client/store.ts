@@ -11,6 +11,7 @@ import { encodeCursor } from '../core/cursor.ts';
 import { createIdFactory, decodeEvent, encodeAppend, type IdFactory } from '../core/encode.ts';
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.ts';
 import type { StoredEvent, StoredPage } from '../core/records.ts';
+import type { LogSource } from './follow.ts';
 import type { Upcasting } from '../core/upcast.ts';
 import { Aggregate, type AggregateDefinition, type AggregateStore } from '../domain/aggregate.ts';
 import type {
@@ -315,8 +316,8 @@ export class Store<E extends EventMap = DefaultEventMap> {
     return out;
   }
 
-  #source(): { backend: Backend; onCommit: CommitFeed } {
-    return { backend: this.#ctx.backend, onCommit: this.#ctx.onCommit };
+  #source(): LogSource {
+    return { backend: this.#ctx.backend, onCommit: this.#ctx.onCommit, decode: (row) => this.#decode(row) };
   }
 
   #open(): Backend {

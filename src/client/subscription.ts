@@ -7,7 +7,6 @@
  * stays at the last event it finished and `done` rejects with the error. Subscribing
  * again `from: sub.position` retries that event.
  */
-import { decodeEvent } from '../core/encode.ts';
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
 import { DEFAULT_FOLLOW_BATCH, follow, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
@@ -57,7 +56,8 @@ export function subscribe<E extends EventMap>(
   async function run(): Promise<void> {
     const events = follow(source, filter, from, { signal, batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH });
     for await (const stored of events) {
-      await handler(decodeEvent(stored) as RecordedEventOf<E>);
+      const event = source.decode(stored);
+      if (event !== undefined) await handler(event as RecordedEventOf<E>);
       position = stored.position;
     }
   }
@@ -105,7 +105,10 @@ export async function* stream<E extends EventMap>(
     batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH,
   });
   try {
-    for await (const stored of events) yield decodeEvent(stored) as RecordedEventOf<E>;
+    for await (const stored of events) {
+      const event = source.decode(stored);
+      if (event !== undefined) yield event as RecordedEventOf<E>;
+    }
   } catch (e) {
     if (lifetime.aborted && isStoreClosed(e)) return;
     throw e;

@@ -38,6 +38,7 @@ import type { AppendRequest, StoredBatch, StoredEvent, StoredPage } from './reco
 import { migrate } from './schema.ts';
 import { loadAggregate, saveSnapshot, type AggregateLoad } from './snapshots.ts';
 import type { AppendResult, EventFilter, PageArgs, ReadStreamOptions } from './types.ts';
+import type { Upcast } from './upcast.ts';
 
 /** What one commit changed, for whoever follows the log. Only a wake-up hint: readers pull the events themselves. */
 export interface CommitNotice {
@@ -66,6 +67,8 @@ export interface EngineOptions {
   projections?: readonly Projection[];
   /** How many events one projection rebuild batch applies. Default 500. */
   rebuildBatchSize?: number;
+  /** Brings events to their latest shape before projections see them (see `upcast.ts`). */
+  upcast?: Upcast;
 }
 
 /** The engine's operations; this is also the API the worker serves. */
@@ -116,7 +119,7 @@ const CONSUMER_TABLES = ['cairn_consumers', 'cairn_dead_letters'];
 /** Opens an engine on a connection: migrates the schema, sets projections up and starts the commit queue. */
 export function createEngine(driver: SqlDriver, options: EngineOptions = {}): Engine {
   migrate(driver);
-  const projections = new ProjectionRunner(driver, options.projections ?? []);
+  const projections = new ProjectionRunner(driver, options.projections ?? [], options.upcast);
   projections.prepare();
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const batchSize = options.rebuildBatchSize ?? DEFAULT_REBUILD_BATCH;

@@ -27,6 +27,7 @@ import { InvalidArgumentError, ProjectionFailedError } from './errors.ts';
 import { headPosition, readFiltered } from './event-log.ts';
 import type { StoredEvent } from './records.ts';
 import type { RecordedEvent } from './types.ts';
+import type { Upcast } from './upcast.ts';
 
 /** The database as a projection's `handle` sees it: statements run inside the append's transaction. */
 export interface ProjectionDb {
@@ -100,8 +101,12 @@ export class ProjectionRunner {
   readonly #db: ProjectionDb;
   readonly #setupDb: ProjectionSetupDb;
 
-  constructor(driver: SqlDriver, projections: readonly Projection[]) {
+  /** Decodes a stored event and brings it to its latest shape; undefined skips it. */
+  readonly #decode: (stored: StoredEvent) => RecordedEvent | undefined;
+
+  constructor(driver: SqlDriver, projections: readonly Projection[], upcast: Upcast = (e) => e) {
     this.#driver = driver;
+    this.#decode = (stored) => upcast(decodeEvent(stored));
     this.#db = {
       run: (sql, params) => driver.run(sql, params),
       all: (sql, params) => driver.all(sql, params),
@@ -189,7 +194,8 @@ export class ProjectionRunner {
     const ready = [...this.#entries.values()].filter((e) => e.state === 'ready');
     if (ready.length === 0) return;
     for (const stored of events) {
-      const event = decodeEvent(stored);
+      const event = this.#decode(stored);
+      if (event === undefined) continue;
       for (const entry of ready) this.#handle(entry, event);
     }
     // Kept in the database only: it commits or rolls back with the append (memory would not).
@@ -204,7 +210,10 @@ export class ProjectionRunner {
     const entry = this.#entry(name);
     if (entry.state !== 'building') return this.#progress(entry);
     const events = readFiltered(this.#driver, {}, entry.position, false, batchSize);
-    for (const stored of events) this.#handle(entry, decodeEvent(stored));
+    for (const stored of events) {
+      const event = this.#decode(stored);
+      if (event !== undefined) this.#handle(entry, event);
+    }
     const position = events.at(-1)?.position ?? entry.position;
     const done = events.length < batchSize;
     this.#driver.run('UPDATE cairn_projections SET position = ?, state = ?, error = NULL WHERE name = ?', [

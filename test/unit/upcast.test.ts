@@ -54,6 +54,41 @@ describe('upcasting', () => {
     ]);
   });
 
+  it('shows the latest shape to subscriptions, durable consumers and projections', async () => {
+    const store = await openStore({
+      name: 'new-code',
+      driver,
+      upcasters,
+      projections: [
+        {
+          name: 'prices',
+          version: 1,
+          setup: (db) => db.exec('CREATE TABLE prices (position INTEGER PRIMARY KEY, currency TEXT, note TEXT)'),
+          handle: (e, db) => {
+            const d = e.data as { amount: { currency: string }; note: string };
+            db.run('INSERT INTO prices VALUES (?, ?, ?)', [e.position, d.amount.currency, d.note]);
+          },
+        },
+      ],
+    });
+    const subscribed: unknown[] = [];
+    const sub = store.subscribe({ types: ['PriceSet'] }, (e) => void subscribed.push(e.data));
+    const consumed: unknown[] = [];
+    const consumer = store.consumer('prices', { types: ['PriceSet'] }, (e) => void consumed.push(e.data));
+    while (subscribed.length < 2 || consumed.length < 2) await new Promise((r) => setTimeout(r, 5));
+    sub.close();
+    await consumer.stop();
+    expect(subscribed).toEqual(latest);
+    expect(consumed).toEqual(latest);
+    // The projection was built from the log, through the same upcasters.
+    while ((await store.projections())[0]?.state !== 'ready') await new Promise((r) => setTimeout(r, 5));
+    expect(await store.query('SELECT currency, note FROM prices ORDER BY position')).toEqual([
+      { currency: 'EUR', note: '' },
+      { currency: 'USD', note: '' },
+    ]);
+    await store.close();
+  });
+
   it('writes new events at the latest schema version of their type', async () => {
     const store = await openStore({ name: 'new-code', driver, upcasters });
     const written = { amount: { value: 9, currency: 'EUR' }, note: 'new' };
