@@ -20,7 +20,7 @@
  *   without retrying.
  * - The lock is taken before the checkpoint is read, so two runners never both read it.
  */
-import type { ConsumerStart } from '../core/checkpoints.ts';
+import type { ConsumerStart, DeadLetter, DeadLetterInput } from '../core/checkpoints.ts';
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
@@ -62,6 +62,15 @@ export interface Consumer {
   stop(): Promise<void>;
   /** Settles when this instance stops: resolves after `stop`, rejects with the error that stopped it. */
   readonly done: Promise<void>;
+  /** The events this consumer gave up on, oldest first. */
+  deadLetters(): Promise<DeadLetter[]>;
+  /**
+   * Runs the handler once more on a dead-lettered event (after fixing what failed). On
+   * success the dead letter is removed; on failure it is kept with the new error, which is thrown.
+   */
+  retryDeadLetter(position: number): Promise<void>;
+  /** Removes a dead letter without running the handler; false if there was none. */
+  discardDeadLetter(position: number): Promise<boolean>;
 }
 
 /** Starts an instance of the durable consumer `name`. */
@@ -138,12 +147,7 @@ export function startConsumer<E extends EventMap>(
           checkpoint = stored.position;
           continue;
         }
-        const deadLetter = {
-          position: stored.position,
-          eventId: stored.id,
-          error: describeError(outcome.error),
-          attempts: outcome.attempts,
-        };
+        const deadLetter = deadLetterOf(stored, outcome.error, outcome.attempts);
         if (stopOnDeadLetter) {
           await backend.advanceConsumer(name, checkpoint, deadLetter);
           throw outcome.error;
@@ -183,7 +187,38 @@ export function startConsumer<E extends EventMap>(
       );
     },
     done,
+    deadLetters: () => backend.deadLetters(name),
+    async retryDeadLetter(position) {
+      const letter = (await backend.deadLetters(name)).find((d) => d.position === position);
+      if (letter === undefined) throw new InvalidArgumentError(`Consumer "${name}" has no dead letter at position ${position}`);
+      const [stored] = await backend.readEvents([letter.eventId]);
+      if (stored === undefined) throw new InvalidArgumentError(`The event ${letter.eventId} of this dead letter is not in the store`);
+      try {
+        const event = source.decode(stored) as RecordedEventOf<E> | undefined;
+        if (event !== undefined) await handler(event, { attempt: letter.attempts + 1, signal: lifetime });
+      } catch (error) {
+        // Position 0 never moves a checkpoint: this only records the new failure.
+        await backend.advanceConsumer(name, 0, deadLetterOf(stored, error, letter.attempts + 1));
+        throw error;
+      }
+      await backend.discardDeadLetter(name, position);
+    },
+    discardDeadLetter: (position) => backend.discardDeadLetter(name, position),
   };
+}
+
+/** The dead letter of an event; an error's own `detail` (JSON-able) is kept with it. */
+function deadLetterOf(stored: StoredEvent, error: unknown, attempts: number): DeadLetterInput {
+  const detail = (error as { detail?: unknown } | null)?.detail;
+  let detailJson: string | null = null;
+  if (detail !== undefined) {
+    try {
+      detailJson = JSON.stringify(detail) ?? null;
+    } catch {
+      detailJson = null; // Detail that JSON cannot hold is left out; the error text remains.
+    }
+  }
+  return { position: stored.position, eventId: stored.id, error: describeError(error), attempts, detail: detailJson };
 }
 
 /** Waits `ms`; resolves false if `signal` aborted first. */

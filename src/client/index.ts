@@ -15,7 +15,14 @@ export {
   type HandleOptions,
   type HandleResult,
   type LoadResult,
+  type AggregateCommand,
 } from '../domain/aggregate.ts';
+export {
+  CommandFailedError,
+  type ProcessManager,
+  type ProcessManagerDefinition,
+  type ProcessManagerOptions,
+} from '../domain/process-manager.ts';
 export type { UnknownEvents, Upcasters } from '../core/upcast.ts';
 export {
   CairnError,

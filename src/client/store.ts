@@ -14,6 +14,12 @@ import type { StoredEvent, StoredPage } from '../core/records.ts';
 import type { LogSource } from './follow.ts';
 import type { Upcasting } from '../core/upcast.ts';
 import { Aggregate, type AggregateDefinition, type AggregateStore } from '../domain/aggregate.ts';
+import {
+  processManagerHandler,
+  type ProcessManager,
+  type ProcessManagerDefinition,
+  type ProcessManagerOptions,
+} from '../domain/process-manager.ts';
 import type {
   AppendManyEntry,
   AppendOptions,
@@ -240,6 +246,20 @@ export class Store<E extends EventMap = DefaultEventMap> {
   ): Consumer {
     this.#open();
     return startConsumer<E>(this.#source(), this.name, this.#lifetime.signal, name, filter, handler, options);
+  }
+
+  /**
+   * Starts this tab's instance of a process manager: a durable consumer that reacts to events
+   * by sending commands to aggregates, each exactly once even when a reaction is replayed.
+   * @example
+   * const checkout = store.processManager({
+   *   name: 'checkout', filter: { types: ['OrderPlaced'] },
+   *   react: (e) => [carts.command(e.data.cartId, { kind: 'checkout' })],
+   * });
+   */
+  processManager(definition: ProcessManagerDefinition<E>, options?: ProcessManagerOptions): ProcessManager {
+    if (typeof definition?.react !== 'function') throw new InvalidArgumentError('A process manager needs a react function');
+    return this.consumer(definition.name, definition.filter ?? {}, processManagerHandler(definition), options);
   }
 
   /** Every durable consumer's checkpoint, lag (positions behind the head) and dead-letter count. */

@@ -18,6 +18,8 @@ export interface DeadLetterInput {
   error: string;
   /** How many times the handler was tried. */
   attempts: number;
+  /** What else the consumer knows of the failure, as JSON text (a process manager: the command). */
+  detail?: string | null;
 }
 
 /** A recorded dead letter. */
@@ -83,9 +85,9 @@ export function advanceCheckpoint(
     // One dead letter per consumer and event: a re-sent request, or a consumer that stopped
     // at the event and failed on it again after a restart, updates it.
     db.run(
-      `INSERT INTO cairn_dead_letters (consumer, position, event_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (consumer, position) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, at = excluded.at`,
-      [name, deadLetter.position, String(deadLetter.eventId), String(deadLetter.error), deadLetter.attempts, now],
+      `INSERT INTO cairn_dead_letters (consumer, position, event_id, error, attempts, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (consumer, position) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, at = excluded.at, detail = excluded.detail`,
+      [name, deadLetter.position, String(deadLetter.eventId), String(deadLetter.error), deadLetter.attempts, now, deadLetter.detail ?? null],
     );
   }
 }
@@ -110,10 +112,16 @@ export function listConsumers(db: SqlDriver): ConsumerInfo[] {
 
 /** The dead letters of one consumer, or of all, oldest first. */
 export function listDeadLetters(db: SqlDriver, consumer: string | undefined): DeadLetter[] {
-  const columns = 'consumer, position, event_id AS eventId, error, attempts, at';
+  const columns = 'consumer, position, event_id AS eventId, error, attempts, at, detail';
   const rows =
     consumer === undefined
       ? db.all<DeadLetter>(`SELECT ${columns} FROM cairn_dead_letters ORDER BY id`)
       : db.all<DeadLetter>(`SELECT ${columns} FROM cairn_dead_letters WHERE consumer = ? ORDER BY id`, [consumer]);
   return rows.map((r) => ({ ...r, position: Number(r.position), attempts: Number(r.attempts), at: Number(r.at) }));
+}
+
+/** Removes a consumer's dead letter; true if there was one. */
+export function discardDeadLetter(db: SqlDriver, consumer: string, position: number): boolean {
+  validateConsumerName(consumer);
+  return db.run('DELETE FROM cairn_dead_letters WHERE consumer = ? AND position = ?', [consumer, position]).changes > 0;
 }

@@ -18,6 +18,7 @@
 import {
   advanceCheckpoint,
   listConsumers,
+  discardDeadLetter,
   listDeadLetters,
   openCheckpoint,
   validateConsumerName,
@@ -97,6 +98,8 @@ export interface Engine {
   consumers(): Promise<ConsumerInfo[]>;
   /** The dead letters of one consumer, or of all. */
   deadLetters(consumer?: string): Promise<DeadLetter[]>;
+  /** Removes a consumer's dead letter; true if there was one. */
+  discardDeadLetter(consumer: string, position: number): Promise<boolean>;
   /** Where each projection stands. */
   projections(): Promise<ProjectionProgress[]>;
   /** Calls `listener` after every commit that changed something; returns an unsubscribe function. */
@@ -323,6 +326,13 @@ export function createEngine(driver: SqlDriver, options: EngineOptions = {}): En
     async deadLetters(consumer) {
       if (consumer !== undefined) validateConsumerName(consumer);
       return queue.read(() => listDeadLetters(driver, consumer));
+    },
+    async discardDeadLetter(consumer, position) {
+      return write(
+        () => discardDeadLetter(driver, consumer, position),
+        () => ({ head: headPosition(driver) }),
+        () => CONSUMER_TABLES,
+      );
     },
     projections() {
       return queue.read(() => projections.status());

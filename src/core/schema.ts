@@ -47,7 +47,8 @@ const MIGRATIONS: readonly string[] = [
      event_id TEXT    NOT NULL,
      error    TEXT    NOT NULL,
      attempts INTEGER NOT NULL,
-     at       INTEGER NOT NULL
+     at       INTEGER NOT NULL,
+     detail   TEXT
    );
    CREATE UNIQUE INDEX cairn_dead_letters_consumer ON cairn_dead_letters (consumer, position);
    CREATE TABLE cairn_projections (

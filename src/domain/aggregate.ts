@@ -73,6 +73,15 @@ export interface LoadResult<S> {
   version: number;
 }
 
+/** A command addressed to one entity of an aggregate, for a process manager to send. */
+export interface AggregateCommand {
+  readonly category: string;
+  readonly id: string;
+  readonly command: unknown;
+  /** Handles the command (see `Aggregate.handle`). */
+  send(options?: HandleOptions): Promise<unknown>;
+}
+
 /** What an aggregate needs of a store. */
 export interface AggregateStore<E extends EventMap> {
   load(stream: string, revision: number | null): Promise<{ snapshot: { version: number; state: string } | null; events: RecordedEventOf<E>[] }>;
@@ -100,6 +109,11 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
   /** The stream of an entity. */
   streamOf(id: string): string {
     return `${this.category}-${id}`;
+  }
+
+  /** Addresses `command` to entity `id`, to be sent later (a process manager's reaction). */
+  command(id: string, command: C): AggregateCommand {
+    return { category: this.category, id, command, send: (options) => this.handle(id, command, options) };
   }
 
   /** Loads an entity's current state. */
@@ -224,7 +238,8 @@ function withCausation(metadata: Metadata | undefined, options: HandleOptions): 
   const base = options.metadata ?? {};
   const out: Metadata = { ...base, ...metadata };
   const correlationId = base.correlationId ?? options.commandId;
-  const causationId = options.commandId ?? base.causationId;
+  // What caused the command (a process manager's trigger) is what caused its events.
+  const causationId = base.causationId ?? options.commandId;
   if (correlationId !== undefined) out.correlationId = correlationId;
   if (causationId !== undefined) out.causationId = causationId;
   return out;
@@ -251,8 +266,8 @@ export async function deriveIds(commandId: string, from: number, count: number):
   const ids: string[] = [];
   for (let i = from; i < from + count; i++) {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${commandId}\u0000${i}`)));
-    // Keep the command's time part when it is a ULID, so derived ids sort near their cause.
-    let id = isUlid(upper) ? upper.slice(0, 10) : CROCKFORD[digest[31]! & 7]! + [...digest.slice(20, 29)].map((b) => CROCKFORD[b & 31]).join('');
+    // Keep the time part of a command id that starts with a ULID, so derived ids sort near their cause.
+    let id = isUlid(upper.slice(0, 26)) ? upper.slice(0, 10) : CROCKFORD[digest[31]! & 7]! + [...digest.slice(20, 29)].map((b) => CROCKFORD[b & 31]).join('');
     for (let j = 0; j < 16; j++) id += CROCKFORD[digest[j]! & 31];
     ids.push(id);
   }

@@ -42,6 +42,7 @@ export const ENGINE_OPS = [
   'advanceConsumer',
   'consumers',
   'deadLetters',
+  'discardDeadLetter',
   'projections',
   'readEvents',
   'loadAggregate',
