@@ -129,6 +129,44 @@ const harness = {
     const read = (key: string) => JSON.parse(localStorage.getItem(`${name}:${key}`) ?? '[]') as number[];
     return { started: read('started'), finished: read('finished') };
   },
+  /**
+   * Opens `name` and starts the process manager 'checkout': each OrderPlaced checks out its
+   * cart, then notifies a mailbox whose decide hangs forever while localStorage 'pm-hang' is
+   * '1' (so a test can reload the page in the middle of the reaction).
+   */
+  async startCheckout(name: string) {
+    const store = await cairn.openStore({ name, storage: 'opfs' });
+    stores.set(name, store);
+    const carts = store.aggregate<{ done: boolean }, { order: string }>({
+      category: 'cart',
+      initialState: { done: false },
+      evolve: (s, e) => (e.type === 'CheckedOut' ? { done: true } : s),
+      decide: (c, s) => {
+        if (s.done) throw new Error('Cart already checked out');
+        return [{ type: 'CheckedOut', data: c }];
+      },
+    });
+    const mailbox = store.aggregate<null, { order: string }>({
+      category: 'mailbox',
+      initialState: null,
+      evolve: (s) => s,
+      decide: async (c) => {
+        if (localStorage.getItem('pm-hang') === '1') {
+          localStorage.setItem('pm-hung', '1');
+          await new Promise(() => {});
+        }
+        return [{ type: 'Notified', data: c }];
+      },
+    });
+    store.processManager({
+      name: 'checkout',
+      filter: { types: ['OrderPlaced'] },
+      react: (e) => {
+        const { cartId } = e.data as { cartId: string };
+        return [carts.command(cartId, { order: e.stream }), mailbox.command(cartId, { order: e.stream })];
+      },
+    });
+  },
   /** A worker whose global scope has no OPFS, as in a private window. */
   noOpfsWorker: () => new Worker(new URL('./no-opfs.worker.ts', import.meta.url), { type: 'module' }),
 };
