@@ -38,11 +38,15 @@ async function closeAll(pages: Page[]): Promise<void> {
   await Promise.all(pages.map((p) => p.close().catch(() => {})));
 }
 
-/** Polls `read` until `check` accepts what it returned, and returns that (the test's timeout bounds the wait). */
-async function until<T>(read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+/**
+ * Polls `read` until `check` accepts what it returned, and returns that. After `timeout` ms
+ * it returns the last value anyway, for the assertions that follow to show what was wrong.
+ */
+async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, timeout = 30_000): Promise<T> {
+  const deadline = Date.now() + timeout;
   for (;;) {
     const value = await read();
-    if (check(value)) return value;
+    if (check(value) || Date.now() > deadline) return value;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -103,7 +107,17 @@ describe('subscriptions across tabs', () => {
     }
   });
 
-  it('keeps delivering in follower tabs, without gap or duplicate, when the leader tab closes mid-stream', async () => {
+  const ends: Record<string, (leader: Page) => Promise<void>> = {
+    'the leader tab is closed': (leader) => leader.close(),
+    "the leader tab's renderer crashes": async (leader) => {
+      const cdp = await leader.context().newCDPSession(leader);
+      // Never answers: the renderer is gone.
+      void cdp.send('Page.crash').catch(() => {});
+      await leader.waitForEvent('crash', { timeout: 10_000 });
+    },
+  };
+
+  it.each(Object.keys(ends))('keeps delivering in follower tabs, without gap or duplicate, when %s mid-stream', async (end) => {
     const store = storeName('handover');
     const [a, b, c] = [await openTab(store), await openTab(store), await openTab(store)] as [Page, Page, Page];
     try {
@@ -119,7 +133,7 @@ describe('subscriptions across tabs', () => {
       for (const p of [b, c]) {
         await until(() => p.evaluate(() => window.cairnLive.subscribed('all').positions.length), (len) => len > 250);
       }
-      await a.close();
+      await ends[end]!(a);
       // The survivors keep appending through the handover and after it.
       const ackedAtClose = await b.evaluate(() => window.cairnTabs.ackedSoFar().length);
       await until(() => b.evaluate(() => window.cairnTabs.ackedSoFar().length), (len) => len > ackedAtClose + 50);
@@ -146,23 +160,49 @@ describe('subscriptions across tabs', () => {
 });
 
 describe('a durable consumer open in two tabs', () => {
-  it.each(['follower', 'leader'] as const)(
-    'runs in one tab only; when that tab (the %s) closes with a handler in hand, the other resumes from the checkpoint',
-    async (runner) => {
-      const store = storeName(`consumer-${runner}`);
+  /**
+   * Starts consumer `mailer` in both tabs, the handler in each never finishing event 15;
+   * returns the tab whose instance runs and the one whose instance waits.
+   */
+  type Start = (leader: Page, follower: Page, store: string) => Promise<[running: Page, waiting: Page]>;
+  const inTurn =
+    (first: 'leader' | 'follower'): Start =>
+    async (leader, follower, store) => {
+      const [running, waiting] = first === 'leader' ? [leader, follower] : [follower, leader];
+      await running.evaluate((s) => window.cairnLive.startConsumer(s, 'mailer', 15), store);
+      await until(() => running.evaluate(() => window.cairnLive.consumer('mailer').state), (s) => s === 'running');
+      await waiting.evaluate((s) => window.cairnLive.startConsumer(s, 'mailer', 15), store);
+      return [running, waiting];
+    };
+  const starts: Record<string, Start> = {
+    'the leader, started first': inTurn('leader'),
+    'the follower, started first': inTurn('follower'),
+    'whichever won, both started at once': async (leader, follower, store) => {
+      await Promise.all([leader, follower].map((p) => p.evaluate((s) => window.cairnLive.startConsumer(s, 'mailer', 15), store)));
+      const hungIn = (p: Page) => p.evaluate(() => window.cairnLive.consumer('mailer').started.includes(15));
+      const winner = await until(
+        async () => ((await hungIn(leader)) ? leader : (await hungIn(follower)) ? follower : undefined),
+        (tab) => tab !== undefined,
+      );
+      return winner === leader ? [leader, follower] : [follower, leader];
+    },
+  };
+
+  it.each(Object.keys(starts))(
+    'runs in one tab only; when that tab (%s) closes with a handler in hand, the other resumes from the checkpoint',
+    async (how) => {
+      const store = storeName('consumer');
       const leader = await openTab(store);
       const follower = await openTab(store);
-      const [running, waiting] = runner === 'leader' ? [leader, follower] : [follower, leader];
       try {
         for (let i = 0; i < 20; i++) await leader.evaluate((s) => window.cairnLive.append(s, 'job-1', 'Job'), store);
-        await running.evaluate((s) => window.cairnLive.startConsumer(s, 'mailer', 15), store);
-        await until(() => running.evaluate(() => window.cairnLive.consumer('mailer').state), (s) => s === 'running');
-        await waiting.evaluate((s) => window.cairnLive.startConsumer(s, 'mailer'), store);
+        const [running, waiting] = await starts[how]!(leader, follower, store);
         // The running instance works up to the event its handler never finishes.
         const hung = await until(
           () => running.evaluate(() => window.cairnLive.consumer('mailer')),
           (r) => r.started.includes(15),
         );
+        expect(hung.state).toBe('running');
         expect(hung.finished).toEqual(range(1, 14));
         expect(hung.started).toEqual(range(1, 15));
         const [checkpoint] = await waiting.evaluate((s) => window.cairnLive.consumers(s), store);
@@ -172,6 +212,8 @@ describe('a durable consumer open in two tabs', () => {
           state: 'waiting',
           started: [],
         });
+        // Its handler will finish event 15.
+        await waiting.evaluate(() => window.cairnLive.hangConsumerAt('mailer', undefined));
 
         await running.close();
         for (let i = 0; i < 5; i++) await waiting.evaluate((s) => window.cairnLive.append(s, 'job-1', 'Job'), store);
@@ -185,13 +227,11 @@ describe('a durable consumer open in two tabs', () => {
         expect(took.started).toEqual(range(15, 25));
         expect(took.finished).toEqual(range(15, 25));
         expect([...hung.finished, ...took.finished]).toEqual(range(1, 25));
-        await until(
+        const info = await until(
           () => waiting.evaluate((s) => window.cairnLive.consumers(s), store),
           ([c]) => c?.position === 25,
         );
-        expect(await waiting.evaluate((s) => window.cairnLive.consumers(s), store)).toEqual([
-          expect.objectContaining({ name: 'mailer', position: 25, lag: 0, deadLetters: 0 }),
-        ]);
+        expect(info).toEqual([expect.objectContaining({ name: 'mailer', position: 25, lag: 0, deadLetters: 0 })]);
       } finally {
         await closeAll([leader, follower]);
       }

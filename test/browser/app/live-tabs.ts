@@ -28,7 +28,7 @@ export interface ConsumerRecord {
 }
 
 const subscriptions = new Map<string, { sub: cairn.Subscription; record: SubscriptionRecord }>();
-const consumers = new Map<string, { consumer: cairn.Consumer; record: ConsumerRecord }>();
+const consumers = new Map<string, { consumer: cairn.Consumer; record: ConsumerRecord; hangAt: number | undefined }>();
 const watches = new Map<string, unknown[][]>();
 const progress = new Map<string, cairn.ProjectionProgress[]>();
 
@@ -79,13 +79,20 @@ const live = {
   startConsumer(name: string, consumer: string, hangAt?: number): void {
     const store = storeOf(name);
     const record: ConsumerRecord = { started: [], finished: [], error: undefined };
-    const c = store.consumer(consumer, {}, async (e) => {
+    const entry = { consumer: undefined as unknown as cairn.Consumer, record, hangAt };
+    entry.consumer = store.consumer(consumer, {}, async (e) => {
       record.started.push(e.position);
-      if (e.position === hangAt) await new Promise(() => {});
+      if (e.position === entry.hangAt) await new Promise(() => {});
       record.finished.push(e.position);
     });
-    c.done.catch((e: unknown) => void (record.error = String(e)));
-    consumers.set(consumer, { consumer: c, record });
+    entry.consumer.done.catch((e: unknown) => void (record.error = String(e)));
+    consumers.set(consumer, entry);
+  },
+  /** Changes the event this tab's instance of `consumer` will never finish (`undefined`: none). */
+  hangConsumerAt(consumer: string, position: number | undefined): void {
+    const entry = consumers.get(consumer);
+    if (entry === undefined) throw new Error(`No consumer "${consumer}" in this tab`);
+    entry.hangAt = position;
   },
   /** This tab's instance of `consumer`: its state and what its handler saw. */
   consumer(consumer: string): ConsumerRecord & { state: cairn.Consumer['state'] } {
