@@ -300,7 +300,14 @@ describe('projections across tabs', () => {
       const b = await openTab(store, 'shop-v2');
       const c = await openTab(store, 'shop-v1');
       pages.push(b, c);
-      await c.evaluate((s) => window.cairnLive.recordProgress(s), store);
+      await c.evaluate(
+        ([s, carts]) => {
+          window.cairnLive.recordProgress(s);
+          window.cairnLive.watch(s, 'carts', carts);
+        },
+        [store, CARTS] as const,
+      );
+      await until(() => c.evaluate(() => window.cairnLive.watched('carts')), (calls) => calls.length === 1);
       await a.close();
       await until(() => b.evaluate((s) => window.cairnTabs.role(s), store), (role) => role === 'leader');
       const progress = await until(
@@ -317,6 +324,12 @@ describe('projections across tabs', () => {
       expect(building.every((pos) => pos > 0 && pos < 300)).toBe(true);
       // The read model built by the new leader, read from the follower, is the one the old leader kept.
       expect(await c.evaluate(([s, sql]) => window.cairnLive.query(s, sql), [store, CARTS] as const)).toEqual(before);
+      // The follower's watch of the rebuilt table ends on the rebuilt rows.
+      const watched = await until(
+        () => c.evaluate(() => window.cairnLive.watched('carts')),
+        (calls) => JSON.stringify(calls.at(-1)) === JSON.stringify(before),
+      );
+      expect(watched.at(-1)).toEqual(before);
       const status = await c.evaluate((s) => window.cairnLive.projections(s), store);
       expect(status.map((p) => [p.name, p.version, p.state])).toEqual([
         ['cart_totals', 2, 'ready'],
