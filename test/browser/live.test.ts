@@ -58,7 +58,7 @@ describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
     await a.evaluate((n) => window.cairnTest.openAndAppend(n, 8), name);
     expect(await a.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 4), name)).toBe('waiting');
     await waitUntil(a, (r) => r.started.includes(4), name);
-    // On this branch one tab owns a store at a time: tab B opens it once tab A has closed.
+    // Tab B opens the store as tab A closes (both tabs open at once: live-tabs.test.ts).
     const b = await chrome.openPage(baseUrl);
     const opened = b.evaluate((n) => window.cairnTest.openAndAppend(n, 1), name);
     await a.close({ runBeforeUnload: true });

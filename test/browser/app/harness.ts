@@ -7,6 +7,7 @@ import { createRpcClient } from '../../../src/protocol/rpc.ts';
 import type { WorkerApi } from '../../../src/protocol/api.ts';
 import { caught, scenarios, type ScenarioName } from '../../contract/scenarios.ts';
 import { installTabs } from './tabs.ts';
+import { installLiveTabs } from './live-tabs.ts';
 import { liveScenarios, type LiveScenarioName } from '../../contract/live-scenarios.ts';
 import type { ProjectionSetName } from '../../contract/test-projections.ts';
 
@@ -178,4 +179,5 @@ declare global {
 }
 window.cairnTest = harness;
 installTabs();
+installLiveTabs();
 document.title = 'ready';

@@ -4,6 +4,7 @@
  * raw hold on a store's lock to play a holder that never serves.
  */
 import * as cairn from '../../../src/client/index.ts';
+import type { ProjectionSetName } from '../../contract/test-projections.ts';
 
 /** An acknowledged append of one event. */
 export interface Ack {
@@ -47,7 +48,8 @@ const roleChanges = new Map<string, cairn.Role[]>();
 const heldLocks = new Map<string, () => void>();
 let loop: { stopped: boolean; report: LoopReport; lanes: Promise<void>[] } | undefined;
 
-function storeOf(name: string): cairn.Store {
+/** The store `name` opened in this tab with `open`. */
+export function storeOf(name: string): cairn.Store {
   const store = stores.get(name);
   if (store === undefined) throw new Error(`No store "${name}" open in this tab`);
   return store;
@@ -59,9 +61,13 @@ function errorOf(e: unknown): { code: string; message: string } {
 }
 
 const tabs = {
-  /** Opens a store in this tab and records its role changes and every push its worker sends. */
-  async open(name: string, options: Partial<cairn.OpenStoreOptions> = {}) {
-    const store = await cairn.openStore({ name, worker: () => recordingWorker(name), ...options });
+  /**
+   * Opens a store in this tab and records its role changes and every push its worker sends.
+   * `projectionSet` serves it from a worker with that set of test projections.
+   */
+  async open(name: string, options: Partial<cairn.OpenStoreOptions> & { projectionSet?: ProjectionSetName } = {}) {
+    const { projectionSet, ...rest } = options;
+    const store = await cairn.openStore({ name, worker: () => recordingWorker(name, projectionSet), ...rest });
     stores.set(name, store);
     const changes: cairn.Role[] = [];
     roleChanges.set(name, changes);
@@ -237,9 +243,15 @@ const tabs = {
   },
 };
 
-/** The default worker, with every push it sends to the page recorded. */
-function recordingWorker(name: string): Worker {
-  const worker = new Worker(new URL('../../../worker/default.ts', import.meta.url), { type: 'module' });
+/** The default worker (or one with a set of test projections), with every push it sends to the page recorded. */
+function recordingWorker(name: string, projectionSet?: ProjectionSetName): Worker {
+  // Spelled out each time: Vite finds workers by these exact expressions.
+  const worker =
+    projectionSet === 'shop-v1'
+      ? new Worker(new URL('./shop-v1.worker.ts', import.meta.url), { type: 'module' })
+      : projectionSet === 'shop-v2'
+        ? new Worker(new URL('./shop-v2.worker.ts', import.meta.url), { type: 'module' })
+        : new Worker(new URL('../../../worker/default.ts', import.meta.url), { type: 'module' });
   const seen: SeenPush[] = [];
   pushes.set(name, seen);
   worker.addEventListener('message', (event: MessageEvent) => {
