@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { defineLiveContract } from '../contract/live-contract.ts';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+import type { Page } from 'playwright-core';
+import { useChromium } from './use-chromium.ts';
 
-const baseUrl = inject('baseUrl');
-let chrome: RunningChromium;
-let page: Page;
-const profile = makeProfile();
-
-beforeAll(async () => {
-  chrome = await launchChromium(profile);
-  page = await chrome.openPage(baseUrl);
-});
-afterAll(async () => {
-  await chrome?.close();
-  removeProfile(profile);
-});
+const browser = useChromium();
 
 describe('live contract: Chromium, dedicated worker on OPFS', () => {
   defineLiveContract((name) =>
-    page.evaluate(([n]) => window.cairnTest.runLiveScenario(n, 'live') as never, [name] as const),
+    browser.page.evaluate(([n]) => window.cairnTest.runLiveScenario(n, 'live') as never, [name] as const),
   );
 });
 
@@ -37,7 +25,7 @@ async function waitUntil(p: Page, check: (r: { started: number[]; finished: numb
 describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
   it('resumes from its checkpoint after a reload, repeating only the event whose handler had not finished', async () => {
     const name = `resume-${Date.now()}`;
-    const p = await chrome.openPage(baseUrl);
+    const p = await browser.chrome.openPage(browser.baseUrl);
     expect(await p.evaluate((n) => window.cairnTest.openAndAppend(n, 10), name)).toBe(10);
     await p.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 6), name);
     await waitUntil(p, (r) => r.started.includes(6), name);
@@ -54,12 +42,12 @@ describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
 
   it('moves to another tab when its tab closes, from the checkpoint', async () => {
     const name = `takeover-${Date.now()}`;
-    const a = await chrome.openPage(baseUrl);
+    const a = await browser.chrome.openPage(browser.baseUrl);
     await a.evaluate((n) => window.cairnTest.openAndAppend(n, 8), name);
     expect(await a.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 4), name)).toBe('waiting');
     await waitUntil(a, (r) => r.started.includes(4), name);
     // Tab B opens the store as tab A closes (both tabs open at once: live-tabs.test.ts).
-    const b = await chrome.openPage(baseUrl);
+    const b = await browser.chrome.openPage(browser.baseUrl);
     const opened = b.evaluate((n) => window.cairnTest.openAndAppend(n, 1), name);
     await a.close({ runBeforeUnload: true });
     expect(await opened).toBe(9);

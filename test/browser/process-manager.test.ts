@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+import { useChromium } from './use-chromium.ts';
 
-const baseUrl = inject('baseUrl');
-const profile = makeProfile();
-let chrome: RunningChromium;
-
-beforeAll(async () => {
-  chrome = await launchChromium(profile);
-});
-afterAll(async () => {
-  await chrome?.close();
-  removeProfile(profile);
-});
+const browser = useChromium();
 
 async function poll<T>(page: Page, fn: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   for (let i = 0; i < 600; i++) {
@@ -24,7 +14,7 @@ async function poll<T>(page: Page, fn: () => Promise<T>, done: (value: T) => boo
 }
 
 it('a process manager reloaded in the middle of its reaction still sends each command exactly once', async () => {
-  const page = await chrome.openPage(baseUrl);
+  const page = browser.page;
   await page.evaluate(async () => {
     localStorage.setItem('pm-hang', '1');
     localStorage.removeItem('pm-hung');
