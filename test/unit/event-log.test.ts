@@ -4,9 +4,9 @@ import { createIdFactory, encodeAppend } from '../../src/core/encode.ts';
 import { loadSqlite } from '../../src/core/sqlite-wasm.ts';
 import { createSqliteWasmDriver } from '../../src/core/sqlite-wasm-driver.ts';
 
-// Reads pack a whole page into one JSON text; these check that the packed path returns
-// exactly what column-by-column reads return, and falls back when the page is too big.
-describe('event-log reads', () => {
+// Appends and reads pack their rows into one JSON text; these check that the packed paths
+// store and return exactly what row-by-row statements do, and fall back when too big.
+describe('event-log packed appends and reads', () => {
   async function engineWith(maxLength?: number) {
     const sqlite3 = await loadSqlite();
     const db = new sqlite3.oo1.DB(':memory:', 'c');
@@ -47,6 +47,18 @@ describe('event-log reads', () => {
     expect(page.events.map((e) => e.version)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(JSON.parse(page.events[29]!.data)).toEqual(events(30, 2_000)[29]!.data);
     expect((await engine.readStream('big')).length).toBe(30);
+    await engine.close();
+  });
+
+  it.each([undefined, 20_000])('answers an exact retry with expectedVersion any from the stored append (length limit %s)', async (limit) => {
+    const engine = await engineWith(limit);
+    const req = encodeAppend('pay-1', events(12, 2_000), undefined, nextId, 1 << 20);
+    const first = await engine.append(req);
+    expect(await engine.append(req)).toEqual(first);
+    expect(await engine.head()).toBe(12);
+    const clash = encodeAppend('pay-2', [{ type: 'X' }, { type: 'Y', id: req.events[3]!.id }], undefined, nextId, 1 << 20);
+    await expect(engine.append(clash)).rejects.toMatchObject({ code: 'DUPLICATE_EVENT_ID', id: req.events[3]!.id });
+    expect(await engine.head()).toBe(12);
     await engine.close();
   });
 });
