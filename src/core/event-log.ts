@@ -26,7 +26,7 @@ const INSERT_PACKED = `INSERT INTO events (id, stream, category, version, type, 
   SELECT e.value ->> 0, ?1, ?2, ?3 + e.key + 1, e.value ->> 1, e.value ->> 2, e.value ->> 3, ?4, ?5, e.value ->> 4
   FROM json_each(?6) AS e ORDER BY e.key`;
 
-/** One event's row, for appends too big to pack into one SQLite string. */
+/** One event's row, for appends of a few events or too big to pack into one SQLite string. */
 const INSERT_ROW =
   'INSERT INTO events (id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
@@ -70,16 +70,26 @@ export function appendEvents(db: SqlDriver, req: AppendRequest, now: number): Ap
   return { stream: req.stream, version: actual + req.events.length, position, ids: req.events.map((e) => e.id) };
 }
 
+/**
+ * Below this many events an append inserts row by row: setting up json_each costs more
+ * than binding one or two rows (measured in Node: ~45 us for one row inserted directly,
+ * ~115 us packed; ~25 us per event packed at 10 events, ~16 us at 1,000).
+ */
+const PACK_FROM = 4;
+
 /** Inserts the events after version `actual`; returns the last one's position. */
 function insertEvents(db: SqlDriver, req: AppendRequest, actual: number, now: number): number {
   const category = categoryOf(req.stream);
-  const packed = JSON.stringify(req.events.map((e) => [e.id, e.type, e.data, e.metadata, e.schemaVersion]));
-  try {
-    return db.run(INSERT_PACKED, [req.stream, category, actual, req.routingKey, now, packed]).lastInsertRowid;
-  } catch (err) {
-    if (!isTooBig(err)) throw err;
+  if (req.events.length >= PACK_FROM) {
+    const packed = JSON.stringify(req.events.map((e) => [e.id, e.type, e.data, e.metadata, e.schemaVersion]));
+    try {
+      return db.run(INSERT_PACKED, [req.stream, category, actual, req.routingKey, now, packed]).lastInsertRowid;
+    } catch (err) {
+      // Over SQLite's string limit as one text (a huge batch, or a lowered limit): the
+      // statement wrote nothing, so go row by row.
+      if (!isTooBig(err)) throw err;
+    }
   }
-  // Over SQLite's string limit as one text (a huge batch, or a lowered limit): row by row.
   let position = 0;
   let version = actual;
   for (const e of req.events) {
