@@ -3,7 +3,7 @@
  * for in real browsers, and writes the JSON, Markdown and SVG results.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
@@ -45,58 +45,84 @@ export async function runBench(options: BenchOptions): Promise<Results> {
 
   const previous = readPrevious(join(options.outDir, `${options.base}.json`));
   const sections: Record<string, Section> = { ...previous?.sections };
-  const fresh: Record<string, Section> = {};
+  const failures: string[] = [];
+  let markdown = '';
+  // Results are written after every section, so a later failure loses nothing measured.
+  const save = (key: string, section: Section): void => {
+    sections[key] = section;
+    const ordered: Record<string, Section> = {};
+    for (const k of [SECTION_KEYS.chromium, SECTION_KEYS.pragmas, SECTION_KEYS.firefox]) {
+      if (sections[k] !== undefined) ordered[k] = sections[k];
+    }
+    const results: Results = { machine: machine(), sections: ordered };
+    mkdirSync(options.outDir, { recursive: true });
+    writeFileSync(join(options.outDir, `${options.base}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    markdown = renderMarkdown(results, options.chart);
+    writeFileSync(join(options.outDir, `${options.base}.md`), markdown);
+    writeFileSync(join(options.outDir, options.chart), renderChart(results));
+  };
+  // Runs one section; other work on the machine moves every figure, so each section says
+  // how busy the machine was around it. A failed section is reported and the rest still run.
+  const runSection = async (key: string, run: () => Promise<Section>): Promise<void> => {
+    const before = loadavg()[0]!;
+    try {
+      const section = await run();
+      section.notes.push(
+        `Load average (1 min) on this ${cpus().length}-core machine: ${before.toFixed(1)} when the section started, ${loadavg()[0]!.toFixed(1)} when it ended.`,
+      );
+      save(key, section);
+    } catch (e) {
+      failures.push(`${key}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log(`Section ${key} failed: ${String(e)}`);
+    }
+  };
   try {
     if (options.chromium || options.pragmas) {
       const browser = await openChromium(url);
       try {
         if (options.chromium) {
-          log(`${browser.version}: W1–W6 against raw, cairn, idb (${options.mode})`);
-          fresh[SECTION_KEYS.chromium] = await runBrowserSection(browser, options.sizes, {
-            title: `Chromium: ${browser.version.replace('Chromium ', '')}`, mode: options.mode, firefox: false, log,
+          await runSection(SECTION_KEYS.chromium, async () => {
+            log(`${browser.version}: W1–W6 against raw, cairn, idb (${options.mode})`);
+            const section = await runBrowserSection(browser, options.sizes, {
+              title: `Chromium: ${browser.version.replace('Chromium ', '')}`, mode: options.mode, firefox: false, log,
+            });
+            section.notes.push(...chromiumNotes(browser));
+            return section;
           });
-          fresh[SECTION_KEYS.chromium]!.notes.push(...chromiumNotes(browser));
         }
         if (options.pragmas) {
-          log(`${browser.version}: PRAGMA study`);
-          fresh[SECTION_KEYS.pragmas] = await runPragmaSection(browser, options.sizes, options.mode, log);
+          await runSection(SECTION_KEYS.pragmas, () => {
+            log(`${browser.version}: PRAGMA study`);
+            return runPragmaSection(browser, options.sizes, options.mode, log);
+          });
         }
       } finally {
         await browser.close();
       }
     }
     if (options.firefox) {
-      const browser: BenchBrowser = await openFirefox(url);
-      try {
-        log(`${browser.version}: W1–W4 against raw, cairn, idb (${options.mode})`);
-        const section = await runBrowserSection(browser, options.sizes, {
-          title: `Firefox ESR: ${browser.version.replace('Firefox ', '')} (W1–W4, no targets yet)`, mode: options.mode, firefox: true, log,
-        });
-        section.notes.push('Driven by puppeteer-core over WebDriver BiDi; jobs are polled from Node about once a second.');
-        fresh[SECTION_KEYS.firefox] = section;
-      } finally {
-        await browser.close();
-      }
+      await runSection(SECTION_KEYS.firefox, async () => {
+        const browser: BenchBrowser = await openFirefox(url);
+        try {
+          log(`${browser.version}: W1–W4 against raw, cairn, idb (${options.mode})`);
+          const section = await runBrowserSection(browser, options.sizes, {
+            title: `Firefox ESR: ${browser.version.replace('Firefox ', '')} (W1–W4, no targets yet)`, mode: options.mode, firefox: true, log,
+          });
+          section.notes.push('Driven by puppeteer-core over WebDriver BiDi; jobs are polled from Node about once a second.');
+          return section;
+        } finally {
+          await browser.close();
+        }
+      });
     }
   } finally {
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
   }
 
-  // Keep a stable order: chromium, pragmas, firefox.
-  Object.assign(sections, fresh);
-  const ordered: Record<string, Section> = {};
-  for (const key of [SECTION_KEYS.chromium, SECTION_KEYS.pragmas, SECTION_KEYS.firefox]) {
-    if (sections[key] !== undefined) ordered[key] = sections[key];
-  }
-  const results: Results = { machine: machine(), sections: ordered };
-  mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, `${options.base}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  const markdown = renderMarkdown(results, options.chart);
-  writeFileSync(join(options.outDir, `${options.base}.md`), markdown);
-  writeFileSync(join(options.outDir, options.chart), renderChart(results));
   log(markdown);
   log(`Done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${options.outDir}/${options.base}.{json,md} and ${options.chart}`);
-  return results;
+  if (failures.length > 0) throw new Error(`Bench sections failed:\n${failures.join('\n')}`);
+  return readPrevious(join(options.outDir, `${options.base}.json`))!;
 }
 
 /** Parses `npm run bench -- [--quick] [--firefox] [--pragmas] [--all]`. */

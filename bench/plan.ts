@@ -53,21 +53,21 @@ export const FULL: Sizes = {
 /** A small version of every workload, for a look in under two minutes. */
 export const QUICK: Sizes = {
   runs: 3,
-  w1: 300,
-  w2: 2_000,
+  w1: 200,
+  w2: 1_000,
   w2Streams: 100,
-  w3: 20_000,
+  w3: 10_000,
   batch: 1_000,
-  w4: 20_000,
+  w4: 10_000,
   page: 1_000,
-  w5Stream: 200,
+  w5Stream: 100,
   w5Repeats: 3,
-  w6Stored: 60_000,
+  w6Stored: 30_000,
   fillBatch: 10_000,
-  openSamples: 3,
-  pragmaW1: 300,
-  pragmaW3: 20_000,
-};
+  openSamples: 2,
+  pragmaW1: 200,
+  pragmaW3: 10_000,
+}
 
 /** Tiny sizes for the smoke test: every figure is produced, none means anything. */
 export const SMOKE: Sizes = {
