@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import type { Job, JobResult, JobStatus } from './jobs.ts';
-import { launchChromium, makeProfile, removeProfile } from '../test/browser/chromium.ts';
+import { launchChromium, makeProfile } from '../test/browser/chromium.ts';
 
 /** A browser with the bench page open. */
 export interface BenchBrowser {
@@ -35,12 +35,12 @@ export async function openChromium(url: string): Promise<BenchBrowser> {
       },
       async close() {
         await chrome.close();
-        removeProfile(profile);
+        removeDir(profile);
       },
     };
   } catch (e) {
     await chrome.close();
-    removeProfile(profile);
+    removeDir(profile);
     throw e;
   }
 }
@@ -59,7 +59,7 @@ export async function openFirefox(url: string): Promise<BenchBrowser> {
   });
   const cleanup = async (): Promise<void> => {
     await browser.close().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
+    removeDir(profile);
   };
   try {
     const page = await browser.newPage();
@@ -90,6 +90,11 @@ export async function openFirefox(url: string): Promise<BenchBrowser> {
     await cleanup();
     throw e;
   }
+}
+
+/** Removes a profile; retried, because a browser's helper processes may still write to it for a moment after it exits. */
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 function sleep(ms: number): Promise<void> {
