@@ -1,0 +1,121 @@
+/**
+ * How big each workload is in each mode, and which ratios the issue sets targets on.
+ */
+import type { RatioSpec } from './figures.ts';
+
+/** The sizes of one bench mode. */
+export interface Sizes {
+  /** Runs of every workload; each figure is the median of these. */
+  runs: number;
+  /** W1: single awaited appends. */
+  w1: number;
+  /** W2: appends issued at once, over `w2Streams` streams. */
+  w2: number;
+  w2Streams: number;
+  /** W3: events appended in calls of `batch`. */
+  w3: number;
+  batch: number;
+  /** W4: events read from the global log in pages of `page`. */
+  w4: number;
+  page: number;
+  /** W5: the length of the stream read, and how many reads make one run's figure (their median). */
+  w5Stream: number;
+  w5Repeats: number;
+  /** W6: events stored before W1, W3 and W5 run again; appended in calls of `fillBatch`. */
+  w6Stored: number;
+  fillBatch: number;
+  /** Cold opens of each store (empty and large) for open-to-first-read. */
+  openSamples: number;
+  /** PRAGMA study: single commits and rows in calls of `batch`, per configuration. */
+  pragmaW1: number;
+  pragmaW3: number;
+}
+
+/** The issue's sizes. */
+export const FULL: Sizes = {
+  runs: 3,
+  w1: 2_000,
+  w2: 10_000,
+  w2Streams: 100,
+  w3: 100_000,
+  batch: 1_000,
+  w4: 100_000,
+  page: 1_000,
+  w5Stream: 1_000,
+  w5Repeats: 5,
+  w6Stored: 1_000_000,
+  fillBatch: 10_000,
+  openSamples: 3,
+  pragmaW1: 2_000,
+  pragmaW3: 100_000,
+};
+
+/** A small version of every workload, for a look in under two minutes. */
+export const QUICK: Sizes = {
+  runs: 3,
+  w1: 200,
+  w2: 1_000,
+  w2Streams: 100,
+  w3: 10_000,
+  batch: 1_000,
+  w4: 10_000,
+  page: 1_000,
+  w5Stream: 100,
+  w5Repeats: 3,
+  w6Stored: 30_000,
+  fillBatch: 10_000,
+  openSamples: 2,
+  pragmaW1: 200,
+  pragmaW3: 10_000,
+}
+
+/** Tiny sizes for the smoke test: every figure is produced, none means anything. */
+export const SMOKE: Sizes = {
+  runs: 3,
+  w1: 20,
+  w2: 200,
+  w2Streams: 10,
+  w3: 2_000,
+  batch: 200,
+  w4: 2_000,
+  page: 200,
+  w5Stream: 40,
+  w5Repeats: 2,
+  w6Stored: 4_000,
+  fillBatch: 1_000,
+  openSamples: 1,
+  pragmaW1: 20,
+  pragmaW3: 2_000,
+};
+
+const ev = (workload: string, target: string, metric = 'events/s') => ({ workload, metric, target });
+
+/** The ratios of the Chromium run; those with a `goal` are the issue's targets. */
+export const CHROMIUM_RATIOS: readonly RatioSpec[] = [
+  { id: 'W1/raw', label: 'W1 single appends: cairn ÷ raw', num: ev('W1', 'cairn'), den: ev('W1', 'raw'), goal: { op: '>=', value: 0.8 } },
+  { id: 'W1/idb', label: 'W1 single appends: cairn ÷ idb', num: ev('W1', 'cairn'), den: ev('W1', 'idb') },
+  { id: 'W2/raw', label: 'W2 concurrent appends: cairn ÷ raw single commits', num: ev('W2', 'cairn'), den: ev('W2', 'raw'), goal: { op: '>=', value: 10 } },
+  { id: 'W2/idb', label: 'W2 concurrent appends: cairn ÷ idb single-put transactions', num: ev('W2', 'cairn'), den: ev('W2', 'idb'), goal: { op: '>=', value: 10 } },
+  { id: 'W3/raw', label: 'W3 batched appends: cairn ÷ raw', num: ev('W3', 'cairn'), den: ev('W3', 'raw'), goal: { op: '>=', value: 0.8 } },
+  { id: 'W3/idb', label: 'W3 batched appends: cairn ÷ idb', num: ev('W3', 'cairn'), den: ev('W3', 'idb'), goal: { op: '>=', value: 4 } },
+  { id: 'W4/raw', label: 'W4 paged global read into the page: cairn ÷ raw in-worker', num: ev('W4', 'cairn'), den: ev('W4', 'raw'), goal: { op: '>=', value: 0.7 } },
+  { id: 'W4/idb', label: 'W4 paged global read into the page: cairn ÷ idb', num: ev('W4', 'cairn'), den: ev('W4', 'idb'), goal: { op: '>=', value: 1 } },
+  { id: 'W5/raw', label: 'W5 readStream speed: cairn ÷ raw', num: ev('W5', 'cairn', 'ms'), den: ev('W5', 'raw', 'ms'), speed: true },
+  { id: 'W5/idb', label: 'W5 readStream speed: cairn ÷ idb', num: ev('W5', 'cairn', 'ms'), den: ev('W5', 'idb', 'ms'), speed: true },
+  ...(['raw', 'cairn', 'idb'] as const).flatMap((t): RatioSpec[] => {
+    const goal = t === 'cairn' ? { goal: { op: '>=' as const, value: 0.8 } } : {};
+    return [
+      { id: `W6·W1/${t}`, label: `W6 large store ÷ small, W1 events/s: ${t}`, num: ev('W6', t, 'W1 events/s'), den: ev('W1', t), ...goal },
+      { id: `W6·W3/${t}`, label: `W6 large store ÷ small, W3 events/s: ${t}`, num: ev('W6', t, 'W3 events/s'), den: ev('W3', t), ...goal },
+      { id: `W6·W5/${t}`, label: `W6 large store ÷ small, W5 readStream speed: ${t}`, num: ev('W6', t, 'W5 ms'), den: ev('W5', t, 'ms'), speed: true, ...goal },
+    ];
+  }),
+  { id: 'Open/cairn', label: 'Open to first read: large store ÷ empty store (cairn)', num: ev('Open', 'cairn', 'large store ms'), den: ev('Open', 'cairn', 'empty store ms'), goal: { op: '<=', value: 1.2 } },
+  { id: 'Open/raw', label: 'Open to first read: large store ÷ empty store (raw floor)', num: ev('Open', 'raw', 'large store ms'), den: ev('Open', 'raw', 'empty store ms') },
+  { id: 'Open/floor', label: 'Open to first read, empty store: cairn ÷ raw floor', num: ev('Open', 'cairn', 'empty store ms'), den: ev('Open', 'raw', 'empty store ms') },
+];
+
+/** The ratios of the Firefox run: reported, with no targets yet. */
+export const FIREFOX_RATIOS: readonly RatioSpec[] = CHROMIUM_RATIOS.filter((r) => /^W[1-4]\//.test(r.id)).map(
+  ({ goal: _goal, ...rest }) => rest,
+);

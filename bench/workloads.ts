@@ -1,0 +1,264 @@
+/**
+ * The workloads, as sequences of jobs sent to a bench page, and the figures they record.
+ *
+ * - Within a run, each workload runs against every target back to back, in an order that
+ *   rotates from run to run, so a ratio compares figures taken moments apart and no
+ *   target always goes first.
+ * - Every run starts on fresh stores, and deletes them at its end.
+ * - Adding a workload (W7, cross-tab subscription latency, once subscriptions exist) is
+ *   one entry in `SMALL_WORKLOADS` and one job kind in `jobs.ts`.
+ */
+import type { BenchBrowser } from './browsers.ts';
+import { FigureSet, type Section } from './figures.ts';
+import { TARGETS, type Interleave, type PragmaSettings, type TargetName } from './jobs.ts';
+import { CHROMIUM_RATIOS, FIREFOX_RATIOS, type Sizes } from './plan.ts';
+import { median, percentile } from './stats.ts';
+
+/** The stream W5 reads; spread over the log by appends between the timed calls. */
+const TARGET_STREAM = 'target-1';
+
+/** What a workload needs to run one target once. */
+interface RunContext {
+  browser: BenchBrowser;
+  sizes: Sizes;
+  figures: FigureSet;
+  run: number;
+  /** The store of this workload's kind for this target and run. */
+  store: (target: TargetName, kind: string) => string;
+}
+
+/** A workload over the small stores. */
+interface Workload {
+  id: string;
+  /** The browsers it runs in. */
+  firefox: boolean;
+  run(ctx: RunContext, target: TargetName): Promise<void>;
+}
+
+/** W1–W5, in the order they run; W4 and W5 read what W3 wrote. */
+export const SMALL_WORKLOADS: readonly Workload[] = [
+  {
+    id: 'W1',
+    firefox: true,
+    async run({ browser, sizes, figures, run, store }, target) {
+      const r = await browser.run({ kind: 'singleAppends', target, args: { store: store(target, 'w1'), stream: 'w1', count: sizes.w1 } });
+      recordSingles(figures, 'W1', '', target, run, sizes.w1, r);
+    },
+  },
+  {
+    id: 'W2',
+    firefox: true,
+    async run({ browser, sizes, figures, run, store }, target) {
+      const args = { store: store(target, 'w2'), streamPrefix: 'w2', streams: sizes.w2Streams, count: sizes.w2 };
+      const r = await browser.run({ kind: 'concurrentAppends', target, args });
+      figures.add({ workload: 'W2', metric: 'events/s', target }, 'higher', run, rate(sizes.w2, r.totalMs));
+    },
+  },
+  {
+    id: 'W3',
+    firefox: true,
+    async run({ browser, sizes, figures, run, store }, target) {
+      const args = {
+        store: store(target, 'w3'), streamPrefix: 'w3', count: sizes.w3, batch: sizes.batch,
+        interleave: interleave(sizes.w5Stream, Math.ceil(sizes.w3 / sizes.batch)),
+      };
+      const r = await browser.run({ kind: 'batchAppends', target, args });
+      figures.add({ workload: 'W3', metric: 'events/s', target }, 'higher', run, rate(sizes.w3, r.totalMs));
+    },
+  },
+  {
+    id: 'W4',
+    firefox: true,
+    async run({ browser, sizes, figures, run, store }, target) {
+      const r = await browser.run({ kind: 'readAll', target, args: { store: store(target, 'w3'), count: sizes.w4, pageSize: sizes.page } });
+      expectCount('W4', target, r.count, sizes.w4);
+      figures.add({ workload: 'W4', metric: 'events/s', target }, 'higher', run, rate(r.count, r.totalMs));
+    },
+  },
+  {
+    id: 'W5',
+    firefox: false,
+    async run({ browser, sizes, figures, run, store }, target) {
+      const args = { store: store(target, 'w3'), stream: TARGET_STREAM, repeats: sizes.w5Repeats };
+      const r = await browser.run({ kind: 'readStream', target, args });
+      expectCount('W5', target, r.count, sizes.w5Stream);
+      figures.add({ workload: 'W5', metric: 'ms', target }, 'lower', run, median(r.samplesMs));
+    },
+  },
+];
+
+/** Options of a browser section. */
+export interface SectionOptions {
+  title: string;
+  mode: string;
+  /** Firefox runs W1–W4 only. */
+  firefox: boolean;
+  log: (line: string) => void;
+}
+
+/** Runs the workloads in one browser and summarises them. */
+export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, options: SectionOptions): Promise<Section> {
+  const figures = new FigureSet();
+  const stamp = Date.now().toString(36);
+  const workloads = SMALL_WORKLOADS.filter((w) => !options.firefox || w.firefox);
+  for (let run = 0; run < sizes.runs; run++) {
+    const order = rotate(TARGETS, run);
+    const store = (target: TargetName, kind: string): string => `bench-${stamp}-${target}-${kind}-r${run}`;
+    for (const workload of workloads) {
+      for (const target of order) {
+        const t = performance.now();
+        await workload.run({ browser, sizes, figures, run, store }, target);
+        options.log(`  run ${run + 1}/${sizes.runs} ${workload.id} ${target}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      }
+    }
+    for (const target of TARGETS) {
+      for (const kind of ['w1', 'w2', 'w3']) await browser.run({ kind: 'drop', target, args: { store: store(target, kind) } });
+    }
+  }
+  if (!options.firefox) await runScale(browser, sizes, figures, stamp, options.log);
+  return {
+    title: options.title,
+    browser: browser.version,
+    date: new Date().toISOString(),
+    mode: options.mode,
+    sizes: { ...sizes },
+    figures: figures.figures(),
+    ratios: figures.ratios(options.firefox ? FIREFOX_RATIOS : CHROMIUM_RATIOS),
+    notes: [],
+  };
+}
+
+/**
+ * W6: a large store per target, filled untimed, then W1, W3 and W5 again on it; and the
+ * time from opening a store to its first page, large against empty.
+ */
+async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet, stamp: string, log: (l: string) => void): Promise<void> {
+  const large = (target: TargetName): string => `bench-${stamp}-${target}-large`;
+  const empty = (target: TargetName): string => `bench-${stamp}-${target}-empty`;
+  for (const target of TARGETS) {
+    const t = performance.now();
+    const args = {
+      store: large(target), streamPrefix: 'fill', count: sizes.w6Stored, batch: sizes.fillBatch,
+      interleave: interleave(sizes.w5Stream, Math.ceil(sizes.w6Stored / sizes.fillBatch)),
+    };
+    const r = await browser.run({ kind: 'batchAppends', target, args });
+    figures.add({ workload: 'W6', metric: 'fill events/s (untimed setup)', target }, 'higher', 0, rate(sizes.w6Stored, r.totalMs));
+    log(`  W6 fill ${target}: ${sizes.w6Stored} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  for (let run = 0; run < sizes.runs; run++) {
+    for (const target of rotate(TARGETS, run)) {
+      const t = performance.now();
+      const store = large(target);
+      const w1 = await browser.run({ kind: 'singleAppends', target, args: { store, stream: `w6w1-r${run}`, count: sizes.w1 } });
+      recordSingles(figures, 'W6', 'W1 ', target, run, sizes.w1, w1);
+      const w3 = await browser.run({ kind: 'batchAppends', target, args: { store, streamPrefix: `w6w3-r${run}`, count: sizes.w3, batch: sizes.batch } });
+      figures.add({ workload: 'W6', metric: 'W3 events/s', target }, 'higher', run, rate(sizes.w3, w3.totalMs));
+      const w5 = await browser.run({ kind: 'readStream', target, args: { store, stream: TARGET_STREAM, repeats: sizes.w5Repeats } });
+      expectCount('W6 W5', target, w5.count, sizes.w5Stream);
+      figures.add({ workload: 'W6', metric: 'W5 ms', target }, 'lower', run, median(w5.samplesMs));
+      log(`  run ${run + 1}/${sizes.runs} W6 ${target}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  }
+
+  // Open to first read: only Cairn has the target; raw shows the floor (a bare worker with
+  // sqlite3 and the same open) and where that time goes.
+  const coldTargets = ['cairn', 'raw'] as const;
+  for (const target of coldTargets) {
+    await browser.run({ kind: 'close', target, args: { store: large(target) } });
+    // Creates the empty store (schema and all); this first open is not measured.
+    await browser.run({ kind: 'coldOpen', args: { target, store: empty(target), pageSize: 100 } });
+    await browser.run({ kind: 'coldOpen', args: { target, store: large(target), pageSize: 100 } });
+  }
+  for (let sample = 0; sample < sizes.openSamples; sample++) {
+    for (const target of coldTargets) {
+      for (const [label, store] of [['empty store ms', empty(target)], ['large store ms', large(target)]] as const) {
+        const r = await browser.run({ kind: 'coldOpen', args: { target, store, pageSize: 100 } });
+        figures.add({ workload: 'Open', metric: label, target }, 'lower', sample, r.totalMs);
+        figures.add({ workload: 'Open', metric: label.replace('ms', 'open only ms'), target }, 'lower', sample, r.openMs);
+        for (const [phase, ms] of Object.entries(r.phases ?? {})) {
+          figures.add({ workload: 'Open', metric: `${label.replace(' ms', '')}: ${phase} at ms`, target }, 'lower', sample, ms);
+        }
+      }
+    }
+  }
+  log(`  open to first read: ${sizes.openSamples} samples each`);
+  for (const target of TARGETS) {
+    for (const store of [large(target), empty(target)]) await browser.run({ kind: 'drop', target, args: { store } });
+  }
+}
+
+/** The configurations of the PRAGMA study. */
+export const PRAGMA_CONFIGS: readonly { label: string; pragmas: PragmaSettings }[] = [
+  { label: 'DELETE journal, synchronous=FULL', pragmas: { journalMode: 'DELETE', lockingMode: 'NORMAL', synchronous: 'FULL' } },
+  { label: 'TRUNCATE journal, synchronous=FULL', pragmas: { journalMode: 'TRUNCATE', lockingMode: 'NORMAL', synchronous: 'FULL' } },
+  { label: 'WAL + EXCLUSIVE, synchronous=FULL', pragmas: { journalMode: 'WAL', lockingMode: 'EXCLUSIVE', synchronous: 'FULL' } },
+  { label: 'WAL + EXCLUSIVE, synchronous=NORMAL', pragmas: { journalMode: 'WAL', lockingMode: 'EXCLUSIVE', synchronous: 'NORMAL' } },
+];
+
+/** The PRAGMA study: raw single commits and batched rows on sahpool, per journal configuration. */
+export async function runPragmaSection(browser: BenchBrowser, sizes: Sizes, mode: string, log: (l: string) => void): Promise<Section> {
+  const figures = new FigureSet();
+  const stamp = Date.now().toString(36);
+  const notes: string[] = [];
+  for (let run = 0; run < sizes.runs; run++) {
+    for (const i of rotate(PRAGMA_CONFIGS.map((_, k) => k), run)) {
+      const { label, pragmas } = PRAGMA_CONFIGS[i]!;
+      const store = `pragma-${stamp}-${i}-r${run}`;
+      const t = performance.now();
+      const inForce = await browser.run({ kind: 'rawOpenWith', args: { store, pragmas } });
+      if (JSON.stringify(inForce) !== JSON.stringify(pragmas)) {
+        throw new Error(`${label}: asked for ${JSON.stringify(pragmas)}, SQLite reports ${JSON.stringify(inForce)}`);
+      }
+      const w1 = await browser.run({ kind: 'singleAppends', target: 'raw', args: { store, stream: 'w1', count: sizes.pragmaW1 } });
+      recordSingles(figures, 'PRAGMA', 'W1 ', label, run, sizes.pragmaW1, w1, 'commits/s');
+      const w3 = await browser.run({ kind: 'batchAppends', target: 'raw', args: { store, streamPrefix: 'w3', count: sizes.pragmaW3, batch: sizes.batch } });
+      figures.add({ workload: 'PRAGMA', metric: 'W3 rows/s', target: label }, 'higher', run, rate(sizes.pragmaW3, w3.totalMs));
+      await browser.run({ kind: 'drop', target: 'raw', args: { store } });
+      log(`  run ${run + 1}/${sizes.runs} ${label}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  }
+  notes.push('Each configuration was checked after opening: SQLite reported the journal mode, locking mode and synchronous level asked for.');
+  return {
+    title: 'PRAGMA study (raw SQLite-WASM on opfs-sahpool)',
+    browser: browser.version,
+    date: new Date().toISOString(),
+    mode,
+    sizes: { runs: sizes.runs, pragmaW1: sizes.pragmaW1, pragmaW3: sizes.pragmaW3, batch: sizes.batch },
+    figures: figures.figures(),
+    ratios: [],
+    notes,
+  };
+}
+
+function recordSingles(
+  figures: FigureSet,
+  workload: string,
+  prefix: string,
+  target: string,
+  run: number,
+  count: number,
+  r: { totalMs: number; latenciesMs: number[] },
+  unit = 'events/s',
+): void {
+  figures.add({ workload, metric: `${prefix}${unit}`, target }, 'higher', run, rate(count, r.totalMs));
+  figures.add({ workload, metric: `${prefix}p50 ms`, target }, 'lower', run, percentile(r.latenciesMs, 50));
+  figures.add({ workload, metric: `${prefix}p99 ms`, target }, 'lower', run, percentile(r.latenciesMs, 99));
+}
+
+function rate(events: number, ms: number): number {
+  return events / (ms / 1000);
+}
+
+/** Spreads `total` events of the W5 stream over `calls` timed calls. */
+function interleave(total: number, calls: number): Interleave {
+  return { stream: TARGET_STREAM, perCall: Math.ceil(total / calls), total };
+}
+
+function expectCount(what: string, target: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${what} ${target}: read ${got} events, expected ${want}`);
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
