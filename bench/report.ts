@@ -108,7 +108,7 @@ export function renderChart(results: Results): string {
       `<line x1="${x(ratio.min)}" y1="${y + rowH / 2}" x2="${x(ratio.max)}" y2="${y + rowH / 2}" stroke="#222"/>`,
       `<line x1="${x(ratio.min)}" y1="${y + 7}" x2="${x(ratio.min)}" y2="${y + rowH - 7}" stroke="#222"/>`,
       `<line x1="${x(ratio.max)}" y1="${y + 7}" x2="${x(ratio.max)}" y2="${y + rowH - 7}" stroke="#222"/>`,
-      `<text x="${Math.min(width - right - 2, x(ratio.max) + 6)}" y="${y + 15}" fill="#222">${fmtRatio(ratio.median)}</text>`,
+      `<text x="${Math.min(width - right - 2, Math.max(x(ratio.max), ratio.goal ? x(ratio.goal.value) : 0) + 6)}" y="${y + 15}" fill="#222">${fmtRatio(ratio.median)}</text>`,
     );
     if (ratio.goal !== undefined) {
       const gx = x(ratio.goal.value);
