@@ -21,10 +21,10 @@
  * - The lock is taken before the checkpoint is read, so two runners never both read it.
  */
 import type { ConsumerStart, DeadLetter, DeadLetterInput } from '../core/checkpoints.ts';
-import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import { DEFAULT_FOLLOW_BATCH, follow, validateFollowStart, type LogSource } from './follow.ts';
+import { DEFAULT_FOLLOW_BATCH, follow, settleRun, validateFollowStart, type LogSource } from './follow.ts';
 import { acquireLock } from './locks.ts';
 
 /** Options of `store.consumer`. */
@@ -161,18 +161,9 @@ export function startConsumer<E extends EventMap>(
     }
   }
 
-  const done = run().then(
-    () => {
-      state = 'stopped';
-    },
-    (e: unknown) => {
-      state = 'stopped';
-      controller.abort();
-      if (lifetime.aborted && isStoreClosed(e)) return;
-      throw e;
-    },
-  );
-  done.catch(() => {});
+  const done = settleRun(run(), controller, lifetime, () => {
+    state = 'stopped';
+  });
 
   return {
     name,

@@ -21,7 +21,7 @@
  *   events the filter rejects do not make the follower read the same range again.
  */
 import type { CommitNotice } from '../core/engine.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
+import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, RecordedEvent } from '../core/types.ts';
 import type { Backend, Feed } from './store.ts';
@@ -99,4 +99,25 @@ export async function* follow(
     stopListening();
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The `done` promise of a runner (subscription, watch, consumer): it settles when `run`
+ * ends, after `onEnd`. A read cut short by the store closing is the end, not a failure; any
+ * other failure also aborts the runner's `controller`.
+ */
+export function settleRun(
+  run: Promise<void>,
+  controller: AbortController,
+  lifetime: AbortSignal,
+  onEnd: () => void,
+): Promise<void> {
+  const done = run.finally(onEnd).catch((e: unknown) => {
+    controller.abort();
+    if (lifetime.aborted && isStoreClosed(e)) return;
+    throw e;
+  });
+  // `done` is there to be awaited; a runner nobody asks about must not raise an unhandled rejection.
+  done.catch(() => {});
+  return done;
 }

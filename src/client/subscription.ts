@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import { DEFAULT_FOLLOW_BATCH, follow, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
+import { DEFAULT_FOLLOW_BATCH, follow, settleRun, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
 
 /** Options of `store.subscribe` and `store.stream`. */
 export interface SubscribeOptions {
@@ -62,20 +62,9 @@ export function subscribe<E extends EventMap>(
     }
   }
 
-  const done = run().then(
-    () => {
-      closed = true;
-    },
-    (e: unknown) => {
-      closed = true;
-      controller.abort();
-      // A read cut short by the store closing is the end, not a failure.
-      if (lifetime.aborted && isStoreClosed(e)) return;
-      throw e;
-    },
-  );
-  // `done` is there to be awaited; a subscription nobody asks about must not raise an unhandled rejection.
-  done.catch(() => {});
+  const done = settleRun(run(), controller, lifetime, () => {
+    closed = true;
+  });
   const close = (): void => controller.abort();
   return {
     close,

@@ -16,7 +16,7 @@
  */
 import type { CommitNotice } from '../core/engine.ts';
 import type { Row, SqlValue } from '../core/driver.ts';
-import { isStoreClosed } from '../core/errors.ts';
+import { settleRun } from './follow.ts';
 import type { Backend, Feed } from './store.ts';
 
 /** In a notice's `tables`: any table may have changed. */
@@ -92,18 +92,11 @@ export function watch<T = Row>(
     }
   }
 
-  const done = run()
-    .finally(() => {
-      closed = true;
-      stopListening();
-      signal.removeEventListener('abort', onAbort);
-    })
-    .catch((e: unknown) => {
-      controller.abort();
-      if (lifetime.aborted && isStoreClosed(e)) return;
-      throw e;
-    });
-  done.catch(() => {});
+  const done = settleRun(run(), controller, lifetime, () => {
+    closed = true;
+    stopListening();
+    signal.removeEventListener('abort', onAbort);
+  });
   const close = (): void => controller.abort();
   return {
     close,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+import { useChromium } from './use-chromium.ts';
 
 const baseUrl = inject('baseUrl');
 
@@ -67,20 +68,10 @@ describe('OPFS persistence', () => {
 });
 
 describe('errors from the worker keep their class', () => {
-  const profile = makeProfile();
-  let chrome: RunningChromium;
-  let page: Page;
-  beforeAll(async () => {
-    chrome = await launchChromium(profile);
-    page = await chrome.openPage(baseUrl);
-  });
-  afterAll(async () => {
-    await chrome?.close();
-    removeProfile(profile);
-  });
+  const browser = useChromium();
 
   it('rebuilds every code raised in the worker as its own class, with its fields', async () => {
-    const result = await page.evaluate(async () => {
+    const result = await browser.page.evaluate(async () => {
       const { rawWorker, caught } = window.cairnTest;
       const w = rawWorker();
       const r = w.remote;
@@ -130,7 +121,7 @@ describe('errors from the worker keep their class', () => {
   });
 
   it('reports STORAGE_UNAVAILABLE when OPFS is required but missing, and falls back when auto', async () => {
-    const result = await page.evaluate(async () => {
+    const result = await browser.page.evaluate(async () => {
       const { cairn, caught, noOpfsWorker } = window.cairnTest;
       const forced = await caught(() => cairn.openStore({ name: 'private', storage: 'opfs', worker: noOpfsWorker }));
       const auto = await cairn.openStore({ name: 'private', storage: 'auto', worker: noOpfsWorker });
