@@ -4,30 +4,20 @@
  * two open tabs, a watch in a follower tab, and projection progress reaching a follower
  * during a rebuild.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { LoggedEvent } from './app/tabs.ts';
 import type { ProjectionSetName } from '../contract/test-projections.ts';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+import { useChromium } from './use-chromium.ts';
 
-const baseUrl = inject('baseUrl');
-const profile = makeProfile();
-let chrome: RunningChromium;
+const browser = useChromium({ page: false });
 let n = 0;
-
-beforeAll(async () => {
-  chrome = await launchChromium(profile);
-});
-afterAll(async () => {
-  await chrome?.close();
-  removeProfile(profile);
-});
 
 /** A fresh store name per test, so tests share nothing but the browser. */
 const storeName = (what: string): string => `live-tabs-${what}-${n++}-${Date.now()}`;
 
 async function openTab(store: string, projectionSet?: ProjectionSetName): Promise<Page> {
-  const page = await chrome.openPage(baseUrl);
+  const page = await browser.openPage();
   const options = projectionSet === undefined ? {} : { projectionSet };
   const info = await page.evaluate(([s, o]) => window.cairnTabs.open(s, o), [store, options] as const);
   expect(info.storage).toBe('opfs');

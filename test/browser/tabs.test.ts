@@ -3,23 +3,13 @@
  * load (leader closed, leader tab closed, leader renderer crashed), reads through the
  * leader, reply routing, and NO_LEADER.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Ack, LoggedEvent, LoopReport } from './app/tabs.ts';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+import { useChromium } from './use-chromium.ts';
 
-const baseUrl = inject('baseUrl');
-const profile = makeProfile();
-let chrome: RunningChromium;
+const browser = useChromium({ page: false });
 let n = 0;
-
-beforeAll(async () => {
-  chrome = await launchChromium(profile);
-});
-afterAll(async () => {
-  await chrome?.close();
-  removeProfile(profile);
-});
 
 /** A fresh store name per test, so tests share nothing but the browser. */
 const storeName = (what: string): string => `tabs-${what}-${n++}-${Date.now()}`;
@@ -30,7 +20,7 @@ interface Tab {
 }
 
 async function openTab(store: string, options: { leaderTimeout?: number } = {}): Promise<Tab> {
-  const page = await chrome.openPage(baseUrl);
+  const page = await browser.openPage();
   const info = await page.evaluate(([s, o]) => window.cairnTabs.open(s, o), [store, options] as const);
   expect(info.storage).toBe('opfs');
   return { page, role: info.role };
@@ -278,13 +268,13 @@ describe('many tabs', () => {
   it('fails with NO_LEADER when the lock holder never serves, and recovers when a leader appears', async () => {
     const store = storeName('no-leader');
     // A page that holds the store's lock and serves nothing.
-    const squatter = await chrome.openPage(baseUrl);
+    const squatter = await browser.openPage();
     const tabs: Tab[] = [];
     try {
       await squatter.evaluate((s) => window.cairnTabs.holdLock(s), store);
       await expect.poll(() => squatter.evaluate((s) => window.cairnTabs.lockState(s), store)).toEqual({ held: 1, pending: 0 });
 
-      const page = await chrome.openPage(baseUrl);
+      const page = await browser.openPage();
       tabs.push({ page, role: '' });
       const started = Date.now();
       const failure = await page.evaluate((s) => window.cairnTabs.openFailure(s, { leaderTimeout: 1000 }), store);

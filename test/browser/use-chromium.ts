@@ -1,4 +1,4 @@
-/** The usual set-up of a browser test file: Chromium on a fresh profile, one harness page. */
+/** The usual set-up of a browser test file: Chromium on a fresh profile, and a harness page unless asked not to. */
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
@@ -8,24 +8,27 @@ export interface ChromiumFixture {
   readonly chrome: RunningChromium;
   readonly page: Page;
   readonly baseUrl: string;
+  /** Opens another harness page (a new tab) and waits until it is ready. */
+  openPage(): Promise<Page>;
 }
 
-/** Registers hooks that start Chromium with a harness page before the suite, and clean up after it. */
-export function useChromium(): ChromiumFixture {
+/** Registers hooks that start Chromium (with a harness page, unless `page: false`) before the suite, and clean up after it. */
+export function useChromium(options: { page?: boolean } = {}): ChromiumFixture {
   const baseUrl = inject('baseUrl');
   const profile = makeProfile();
   let chrome: RunningChromium | undefined;
   let page: Page | undefined;
   beforeAll(async () => {
     chrome = await launchChromium(profile);
-    page = await chrome.openPage(baseUrl);
+    if (options.page !== false) page = await chrome.openPage(baseUrl);
   });
   afterAll(async () => {
     await chrome?.close();
     removeProfile(profile);
   });
-  return {
+  const fixture: ChromiumFixture = {
     baseUrl,
+    openPage: () => fixture.chrome.openPage(baseUrl),
     get chrome() {
       if (chrome === undefined) throw new Error('Chromium is not started yet');
       return chrome;
@@ -35,4 +38,5 @@ export function useChromium(): ChromiumFixture {
       return page;
     },
   };
+  return fixture;
 }
