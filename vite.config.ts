@@ -1,29 +1,19 @@
-/** The library build: `npm run build` writes the package's entry points to dist/. */
+/** The playground's dev server (`npm run demo`), on the library's sources. */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-const entry = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-
 export default defineConfig({
-  build: {
-    outDir: 'dist',
-    emptyOutDir: true,
-    target: 'es2022',
-    lib: {
-      entry: {
-        cairndb: entry('./src/client/index.ts'),
-        worker: entry('./worker/index.ts'),
-        core: entry('./src/core/index.ts'),
-      },
-      formats: ['es'],
-    },
-    rollupOptions: {
-      // Dependencies stay imports: the application's bundler resolves them.
-      external: ['@sqlite.org/sqlite-wasm', 'ulid', 'idb'],
-    },
+  root: fileURLToPath(new URL('./demo', import.meta.url)),
+  server: { host: '127.0.0.1', port: 5173 },
+  preview: { host: '127.0.0.1', port: 4173 },
+  resolve: {
+    alias: [
+      { find: /^cairndb\/worker$/, replacement: fileURLToPath(new URL('./worker/index.ts', import.meta.url)) },
+      { find: /^cairndb$/, replacement: fileURLToPath(new URL('./src/client/index.ts', import.meta.url)) },
+    ],
   },
-  worker: {
-    format: 'es',
-    rollupOptions: { external: [] },
-  },
+  worker: { format: 'es' },
+  // sqlite-wasm finds its .wasm next to its own module; pre-bundling would move it.
+  optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
+  build: { outDir: fileURLToPath(new URL('./.cache/demo', import.meta.url)), emptyOutDir: true },
 });

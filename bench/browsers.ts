@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import type { Job, JobResult, JobStatus } from './jobs.ts';
 import { launchChromium, makeProfile } from '../test/browser/chromium.ts';
+import { FIREFOX_PATH } from '../test/support/browsers.ts';
 
 /** A browser with the bench page open. */
 export interface BenchBrowser {
@@ -44,9 +45,6 @@ export async function openChromium(url: string): Promise<BenchBrowser> {
     throw e;
   }
 }
-
-/** The Firefox ESR binary; `$CAIRN_FIREFOX` overrides it. */
-export const FIREFOX_PATH = process.env.CAIRN_FIREFOX ?? '/usr/bin/firefox-esr';
 
 /** Opens the bench page in headless Firefox ESR on a fresh profile directory. */
 export async function openFirefox(url: string): Promise<BenchBrowser> {

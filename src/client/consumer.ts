@@ -20,6 +20,7 @@
  *   without retrying.
  * - The lock is taken before the checkpoint is read, so two runners never both read it.
  */
+import { anySignal } from './signals.ts';
 import type { ConsumerStart, DeadLetter, DeadLetterInput } from '../core/checkpoints.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
@@ -101,7 +102,7 @@ export function startConsumer<E extends EventMap>(
   const controller = new AbortController();
   const signals = [lifetime, controller.signal];
   if (options.signal !== undefined) signals.push(options.signal);
-  const signal = AbortSignal.any(signals);
+  const signal = anySignal(signals);
   let state: Consumer['state'] = 'waiting';
   const { backend } = source;
 

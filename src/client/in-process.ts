@@ -7,19 +7,23 @@ import { openMemoryEngine } from '../core/sqlite-wasm.ts';
 import type { EventMap } from '../core/types.ts';
 import type { Upcasting } from '../core/upcast.ts';
 import type { OpenConfig } from '../protocol/api.ts';
+import type { HostKind } from './host.ts';
 import { Store } from './store.ts';
 
 /** Opens the engine in this thread, on `driver` or on sqlite-wasm in memory. */
 export async function openInProcess<E extends EventMap>(
   config: OpenConfig,
   upcasting: Upcasting,
+  host: HostKind,
   driver?: SqlDriver,
   projections?: readonly Projection[],
   rebuildBatchSize?: number,
 ): Promise<Store<E>> {
   if (config.storage === 'opfs' || config.storage === 'indexeddb') {
     throw new StorageUnavailableError(
-      `Storage '${config.storage}' needs a browser page; here Cairn runs in-process on memory or on the driver you pass`,
+      host === 'server'
+        ? `Storage '${config.storage}' needs a browser; here Cairn runs in-process on memory or on the driver you pass`
+        : `Storage '${config.storage}' is not available in a ${host.replace('-', ' ')}: OPFS sync access handles exist only in dedicated workers, and no dedicated worker can be started here. Open the store from a page or a dedicated worker, or use storage 'auto' or 'memory'`,
     );
   }
   const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes, upcast: upcasting.upcast };

@@ -11,6 +11,7 @@ import { createUpcasting, type UnknownEvents, type Upcasters, type Upcasting } f
 import type { OpenConfig, WorkerApi } from '../protocol/api.ts';
 import { createRpcClient } from '../protocol/rpc.ts';
 import { workerLockName } from '../protocol/tabs.ts';
+import { hostKind, servesFromWorker } from './host.ts';
 import { Store, type PushFeed } from './store.ts';
 
 /** Options of `openStore`. */
@@ -75,8 +76,8 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
     leaderTimeout,
   };
   const upcasting = createUpcasting(options.upcasters, options.unknownEvents);
-  const inPage = typeof document !== 'undefined' && typeof Worker !== 'undefined';
-  if (inPage && options.driver === undefined) {
+  const host = hostKind();
+  if (options.driver === undefined && servesFromWorker(host)) {
     if (options.projections !== undefined || options.rebuildBatchSize !== undefined) {
       throw new InvalidArgumentError(
         'In a browser, projections run in the worker: pass them to serve({ projections }) in your own worker',
@@ -86,7 +87,7 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
   }
   // Loaded only where it is used, so a page's bundle carries no second SQLite.
   const { openInProcess } = await import('./in-process.ts');
-  return openInProcess<E>(config, upcasting, options.driver, options.projections, options.rebuildBatchSize);
+  return openInProcess<E>(config, upcasting, host, options.driver, options.projections, options.rebuildBatchSize);
 }
 
 async function openInWorker<E extends EventMap>(
@@ -96,7 +97,7 @@ async function openInWorker<E extends EventMap>(
 ): Promise<Store<E>> {
   const worker =
     factory?.() ??
-    new Worker(new URL('../../worker/default.ts', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
+    new Worker(new URL('../../worker/default.js', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
   // Every push, whichever tab's leader sent it, is dispatched by name: a push type added
   // to the worker reaches its listeners here without changes to this function.
   const pushListeners = new Map<string, Set<(data: unknown) => void>>();

@@ -7,6 +7,7 @@
  * stays at the last event it finished and `done` rejects with the error. Subscribing
  * again `from: sub.position` retries that event.
  */
+import { anySignal } from './signals.ts';
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
 import { DEFAULT_FOLLOW_BATCH, follow, settleRun, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
@@ -49,7 +50,7 @@ export function subscribe<E extends EventMap>(
   const controller = new AbortController();
   const signals = [lifetime, controller.signal];
   if (options.signal !== undefined) signals.push(options.signal);
-  const signal = AbortSignal.any(signals);
+  const signal = anySignal(signals);
   let position = typeof from === 'number' ? from : 0;
   let closed = false;
 
@@ -88,7 +89,7 @@ export async function* stream<E extends EventMap>(
 ): AsyncGenerator<RecordedEventOf<E>, void> {
   const from = options.from ?? 'start';
   validateFollowStart(from);
-  const signal = options.signal === undefined ? lifetime : AbortSignal.any([lifetime, options.signal]);
+  const signal = options.signal === undefined ? lifetime : anySignal([lifetime, options.signal]);
   const events = follow(source, filter, from, {
     signal,
     batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH,

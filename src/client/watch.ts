@@ -14,6 +14,7 @@
  * - Notices that arrive while a later run is in flight mark the watch dirty: one more run
  *   follows, however many commits came in the meantime. Runs and callbacks never overlap.
  */
+import { anySignal } from './signals.ts';
 import type { CommitNotice } from '../core/engine.ts';
 import type { Row, SqlValue } from '../core/driver.ts';
 import { settleRun } from './follow.ts';
@@ -53,7 +54,7 @@ export function watch<T = Row>(
   const controller = new AbortController();
   const signals = [lifetime, controller.signal];
   if (options.signal !== undefined) signals.push(options.signal);
-  const signal = AbortSignal.any(signals);
+  const signal = anySignal(signals);
   let tables: Set<string> | undefined;
   const early = new Set<string>();
   let dirty = true;

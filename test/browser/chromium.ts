@@ -1,28 +1,13 @@
 /**
  * Starts the system Chromium ourselves (so a test can SIGKILL it) on a profile directory
  * that outlives it, and drives it with playwright-core over CDP.
- * The binary is `$CAIRN_CHROMIUM` (or `$CHROMIUM_PATH`), else /usr/bin/chromium.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-
-/** The Chromium binary the tests use. */
-export const CHROMIUM_PATH = process.env.CAIRN_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** The flags this machine needs (no sandbox as root, no network beyond loopback). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/browsers.ts';
 
 /** A running Chromium on a persistent profile. */
 export interface RunningChromium {

@@ -3,14 +3,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
 import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
 
-// `npm run demo` is `vite --config demo/vite.config.ts`; this starts the same server.
+// `npm run demo` is `vite` with the top-level vite.config.ts; this starts the same server.
 let server: ViteDevServer;
 let chrome: RunningChromium;
 const profile = makeProfile();
 
 beforeAll(async () => {
   server = await createServer({
-    configFile: fileURLToPath(new URL('../../demo/vite.config.ts', import.meta.url)),
+    configFile: fileURLToPath(new URL('../../vite.config.ts', import.meta.url)),
     server: { host: '127.0.0.1', port: 0, strictPort: false },
     logLevel: 'warn',
   });

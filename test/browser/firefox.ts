@@ -1,11 +1,10 @@
 /**
- * Firefox ESR under puppeteer-core (WebDriver BiDi). The binary is `$CAIRN_FIREFOX`, else
- * /usr/bin/firefox-esr. Over BiDi `page.waitForFunction` times out, so readiness is polled.
+ * Firefox ESR under puppeteer-core (WebDriver BiDi). Over BiDi `page.waitForFunction` times
+ * out, so readiness is polled.
  */
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { FIREFOX_PATH } from '../support/browsers.ts';
 
-/** The Firefox binary the tests use. */
-export const FIREFOX_PATH = process.env.CAIRN_FIREFOX ?? '/usr/bin/firefox-esr';
 
 /** Starts headless Firefox on `profile` (a directory that may outlive it). */
 export function launchFirefox(profile: string): Promise<Browser> {

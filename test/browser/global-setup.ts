@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { build, preview, type PreviewServer } from 'vite';
 import type { TestProject } from 'vitest/node';
+import { requireBrowsers } from '../support/browsers.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,7 @@ declare module 'vitest' {
 let server: PreviewServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  requireBrowsers();
   const configFile = fileURLToPath(new URL('./app/vite.config.ts', import.meta.url));
   await build({ configFile });
   server = await preview({ configFile, preview: { host: '127.0.0.1', port: 0, strictPort: false } });

@@ -1,0 +1,4 @@
+// Module workers, so that a worker may code-split.
+import { defineConfig } from 'vite';
+
+export default defineConfig({ worker: { format: 'es' } });
