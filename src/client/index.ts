@@ -18,7 +18,6 @@ export {
   type AggregateCommand,
 } from '../domain/aggregate.ts';
 export {
-  CommandFailedError,
   type ProcessManager,
   type ProcessManagerDefinition,
   type ProcessManagerOptions,
@@ -26,6 +25,7 @@ export {
 export type { UnknownEvents, Upcasters } from '../core/upcast.ts';
 export {
   CairnError,
+  CommandFailedError,
   DuplicateEventIdError,
   ErrorCode,
   InternalError,
@@ -34,24 +34,35 @@ export {
   InvalidStreamError,
   NoLeaderError,
   ProjectionFailedError,
+  QueryTimeoutError,
   QuotaExceededError,
   ReadOnlyQueryError,
   StorageUnavailableError,
   StoreClosedError,
+  SyncRejectedError,
+  UnauthorizedError,
   UpcastError,
   VersionConflictError,
   isCairnError,
+  isCommandFailed,
   isDuplicateEventId,
+  isInternal,
+  isInvalidArgument,
   isInvalidEvent,
   isInvalidStream,
   isNoLeader,
   isProjectionFailed,
+  isQueryTimeout,
   isQuotaExceeded,
   isReadOnlyQuery,
   isStorageUnavailable,
   isStoreClosed,
+  isSyncRejected,
+  isUnauthorized,
   isUpcastFailed,
   isVersionConflict,
+  type CommandDetail,
+  type ErrorOf,
 } from '../core/errors.ts';
 export { ExpectedVersion } from '../core/types.ts';
 export type { Role } from '../protocol/api.ts';

@@ -3,6 +3,7 @@
  * tab and worker of the origin shares them, and a tab's locks are released when it
  * closes), else a lock table private to this process (Node, Deno, edge runtimes).
  */
+import { asCairnError } from '../core/errors.ts';
 
 /** Releases a held lock. */
 export type ReleaseLock = () => void;
@@ -29,7 +30,7 @@ function acquireWebLock(locks: LockManager, name: string, signal: AbortSignal): 
       })
       .catch((e: unknown) => {
         if (signal.aborted) resolve(undefined);
-        else reject(e instanceof Error ? e : new Error(String(e)));
+        else reject(asCairnError(e));
       });
   });
 }

@@ -6,7 +6,13 @@
  * hooks: `query` (read-only statements, enforced by SQLite) and `onRowChange` (which tables
  * a write touched). Without them `store.query` is unavailable and commit notices name the
  * tables Cairn itself knows it wrote.
+ *
+ * A driver reports SQLite's failures as `SqlError`s carrying the result code's name, so the
+ * core decides by name (`FULL`, `CONSTRAINT_UNIQUE`, `TOOBIG`...) and never by number or
+ * message text.
  */
+
+import { InternalError } from './errors.ts';
 
 /** A value SQLite can bind or return. */
 export type SqlValue = string | number | bigint | Uint8Array | null;
@@ -48,4 +54,28 @@ export interface SqlDriver {
   query?<T = Row>(sql: string, params?: readonly SqlValue[]): QueryResult<T>;
   /** Optional: calls `listener` with the (lower-cased) table of every row inserted, updated or deleted. */
   onRowChange?(listener: (table: string) => void): () => void;
+}
+
+/**
+ * A failure SQLite reported, named by its result code without the `SQLITE_` prefix:
+ * `sqlite` is the extended name (`CONSTRAINT_UNIQUE`, `IOERR_WRITE`), `primary` the primary
+ * one (`CONSTRAINT`, `IOERR`). It is INTERNAL until the core maps it to what it means.
+ */
+export class SqlError extends InternalError {
+  /** The extended result code's name, e.g. `CONSTRAINT_UNIQUE`. */
+  readonly sqlite: string;
+  /** The primary result code's name, e.g. `CONSTRAINT`. */
+  readonly primary: string;
+  constructor(sqlite: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SqlError';
+    this.sqlite = sqlite;
+    const underscore = sqlite.indexOf('_');
+    this.primary = underscore === -1 ? sqlite : sqlite.slice(0, underscore);
+  }
+}
+
+/** True when `e` is a SqlError, of result code `name` (extended or primary) if one is given. */
+export function isSqlError(e: unknown, name?: string): e is SqlError {
+  return e instanceof SqlError && (name === undefined || e.sqlite === name || e.primary === name);
 }

@@ -6,14 +6,35 @@
  * Every filtered read names its index (INDEXED BY), so the plan never falls back to a scan
  * of the log, whatever statistics SQLite has or lacks.
  */
-import type { SqlDriver, SqlValue } from './driver.ts';
+import { isSqlError, type SqlDriver, type SqlValue } from './driver.ts';
 import { categoryOf } from './encode.ts';
 import { DuplicateEventIdError, InvalidArgumentError, VersionConflictError } from './errors.ts';
 import type { AppendRequest, StoredBatch, StoredEvent } from './records.ts';
 import type { AppendResult, EventFilter } from './types.ts';
 
-const COLUMNS =
-  'id, stream, category, version, position, type, data, metadata, routing_key AS routingKey, timestamp, schema_version AS schemaVersion';
+/**
+ * The events table's columns, each with the name a StoredEvent gives it: the one list from
+ * which every SELECT of events and its packed JSON row are built.
+ */
+const EVENT_COLUMNS = [
+  ['id', 'id'],
+  ['stream', 'stream'],
+  ['category', 'category'],
+  ['version', 'version'],
+  ['position', 'position'],
+  ['type', 'type'],
+  ['data', 'data'],
+  ['metadata', 'metadata'],
+  ['routing_key', 'routingKey'],
+  ['timestamp', 'timestamp'],
+  ['schema_version', 'schemaVersion'],
+] as const satisfies readonly (readonly [string, keyof StoredEvent])[];
+
+/** `SELECT ${COLUMNS}` yields rows shaped as StoredEvents. */
+const COLUMNS = EVENT_COLUMNS.map(([column, field]) => (column === field ? column : `${column} AS ${field}`)).join(', ');
+
+/** The columns of `COLUMNS` (by their StoredEvent names), packed into one JSON array per row. */
+const PACKED_ROW = `json_array(${EVENT_COLUMNS.map(([, field]) => field).join(', ')})`;
 
 /**
  * Inserts one stream's events with one statement: the events cross the WASM boundary as one
@@ -61,12 +82,12 @@ export function appendEvents(db: SqlDriver, req: AppendRequest, now: number, ins
   try {
     position = insertEvents(db, req, actual, now);
   } catch (err) {
-    if (!String(err).includes('UNIQUE constraint failed: events.id')) throw err;
+    if (!isSqlError(err, 'CONSTRAINT_UNIQUE')) throw err;
     // An id is taken: this is a retry of a stored append (answered with its result), or a
     // duplicate. Whatever this request wrote before failing, the caller's savepoint undoes.
     const stored = storedAt(db, req.events[0]!.id);
     if (stored !== undefined) return replayedAppend(db, req, stored);
-    throw duplicateIdError(db, req);
+    throw duplicateIdError(db, req) ?? err;
   }
   if (inserted !== undefined) {
     // One writer: the request's rows took consecutive positions, ending at `position`.
@@ -117,14 +138,14 @@ function storedAt(db: SqlDriver, id: string): { stream: string; version: number;
   return db.get<{ stream: string; version: number; position: number }>(STORED_AT, [id]);
 }
 
-/** The error for an append whose first id is new but which still hit the unique id index. */
-function duplicateIdError(db: SqlDriver, req: AppendRequest): DuplicateEventIdError {
+/** The error for an append whose first id is new but which hit a unique index: the id that is taken, if one is. */
+function duplicateIdError(db: SqlDriver, req: AppendRequest): DuplicateEventIdError | undefined {
   const seen = new Set<string>();
   for (const e of req.events) {
     if (seen.has(e.id) || storedAt(db, e.id) !== undefined) return new DuplicateEventIdError(e.id);
     seen.add(e.id);
   }
-  return new DuplicateEventIdError(req.events[0]!.id);
+  return undefined;
 }
 
 function expectedVersionHolds(req: AppendRequest, actual: number): boolean {
@@ -275,10 +296,6 @@ export function filteredQuery(
   };
 }
 
-/** The columns of `COLUMNS` (by their StoredEvent names), packed into one JSON array per row. */
-const PACKED_ROW =
-  'json_array(id, stream, category, version, position, type, data, metadata, routingKey, timestamp, schemaVersion)';
-
 /** A row as `PACKED_ROW` lays it out. */
 type PackedRow = [string, string, string, number, number, string, string, string | null, string | null, number, number];
 
@@ -305,20 +322,22 @@ function selectEvents(db: SqlDriver, sql: string, params: SqlValue[], backward: 
   }
   const rows = JSON.parse(packed ?? '[]') as PackedRow[];
   const events = new Array<StoredEvent>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    events[i] = {
-      id: r[0], stream: r[1], category: r[2], version: r[3], position: r[4], type: r[5],
-      data: r[6], metadata: r[7], routingKey: r[8], timestamp: r[9], schemaVersion: r[10],
-    };
-  }
+  for (let i = 0; i < rows.length; i++) events[i] = unpackRow(rows[i]!);
   // SQLite does not promise that json_group_array keeps its input's order (it does in
   // practice); sorting an array that is already in order costs one linear pass.
   events.sort(backward ? (a, b) => b.position - a.position : (a, b) => a.position - b.position);
   return events;
 }
 
+/** A packed row as a StoredEvent, its fields in `EVENT_COLUMNS` order. */
+function unpackRow(r: PackedRow): StoredEvent {
+  return {
+    id: r[0], stream: r[1], category: r[2], version: r[3], position: r[4], type: r[5],
+    data: r[6], metadata: r[7], routingKey: r[8], timestamp: r[9], schemaVersion: r[10],
+  };
+}
+
 /** True for SQLITE_TOOBIG: a string or blob over SQLite's length limit. */
 function isTooBig(e: unknown): boolean {
-  return (e as { resultCode?: unknown }).resultCode === 18 || /too big|SQLITE_TOOBIG/i.test(String(e));
+  return isSqlError(e, 'TOOBIG');
 }

@@ -12,3 +12,13 @@ export const MAX_PAGE_SIZE = 10_000;
 export const DEFAULT_PAGE_SIZE = 100;
 /** How many events one projection rebuild batch applies: the longest an append waits behind a rebuild. */
 export const DEFAULT_REBUILD_BATCH = 500;
+/** The most events one append (one stream's part of a call) may carry. */
+export const MAX_EVENTS_PER_APPEND = 10_000;
+/** The most bytes of data and metadata one append may carry, whatever `maxEventBytes` is. */
+export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
+/** The most event types one filter may name. */
+export const MAX_FILTER_TYPES = 100;
+/** The largest `maxEventBytes` a store accepts. */
+export const MAX_EVENT_BYTES_LIMIT = 16 * 1024 * 1024;
+/** How deep event data may nest. */
+export const MAX_JSON_DEPTH = 256;

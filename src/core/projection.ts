@@ -23,7 +23,7 @@
  */
 import type { RunResult, Row, SqlDriver, SqlValue } from './driver.ts';
 import { decodeEvent } from './encode.ts';
-import { InvalidArgumentError, ProjectionFailedError } from './errors.ts';
+import { InvalidArgumentError, ProjectionFailedError, messageOf } from './errors.ts';
 import { headPosition, readFiltered } from './event-log.ts';
 import type { StoredEvent } from './records.ts';
 import type { RecordedEvent } from './types.ts';
@@ -332,6 +332,3 @@ function dropObjects(db: SqlDriver, objects: readonly SchemaObject[]): void {
   }
 }
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

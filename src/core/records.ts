@@ -3,7 +3,7 @@
  * as JSON text: the page serialises it once (validating it), the engine stores the text as
  * it is, and reads hand the text back to be parsed where it is used.
  */
-import type { ExpectedVersion } from './types.ts';
+import type { ExpectedVersion, RecordedEvent } from './types.ts';
 
 /** An event validated and serialised for storage. */
 export interface EncodedEvent {
@@ -24,20 +24,13 @@ export interface AppendRequest {
   routingKey: string | null;
 }
 
-/** A stored event as the engine returns it, with data still as JSON text. */
-export interface StoredEvent {
-  id: string;
-  stream: string;
-  category: string;
-  version: number;
-  position: number;
-  type: string;
+/** A stored event as the engine returns it: a RecordedEvent with data and metadata still as JSON text. */
+export type StoredEvent = Omit<RecordedEvent, 'data' | 'metadata'> & {
+  /** JSON text. */
   data: string;
+  /** JSON text of a plain object, or null when there is none. */
   metadata: string | null;
-  routingKey: string | null;
-  timestamp: number;
-  schemaVersion: number;
-}
+};
 
 /** A page of stored events, ascending, with what lies beyond it. */
 export interface StoredPage {

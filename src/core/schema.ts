@@ -3,6 +3,7 @@
  * migration runs in its own transaction, so a store is never left half-migrated.
  */
 import type { SqlDriver } from './driver.ts';
+import { StorageUnavailableError } from './errors.ts';
 
 /** Migrations in order; migration i brings user_version from i to i + 1. Never edit one that shipped. */
 const MIGRATIONS: readonly string[] = [
@@ -68,7 +69,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(driver: SqlDriver): void {
   const current = Number(driver.get<{ user_version: number }>('PRAGMA user_version')?.user_version ?? 0);
   if (current > SCHEMA_VERSION) {
-    throw new Error(`The store's schema version ${current} is newer than this Cairn (${SCHEMA_VERSION})`);
+    throw new StorageUnavailableError(
+      `The store's schema version ${current} is newer than this Cairn knows (${SCHEMA_VERSION}): it was written by a newer version of Cairn`,
+    );
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     driver.exec('BEGIN IMMEDIATE');

@@ -14,8 +14,8 @@
  *   it turns off the truncate optimisation (`DELETE FROM t`), which would bypass a hook.
  */
 import type { BindingSpec, Database, PreparedStatement, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import type { QueryResult, Row, RunResult, SqlDriver, SqlValue } from './driver.ts';
-import { InvalidArgumentError, ReadOnlyQueryError } from './errors.ts';
+import { SqlError, type QueryResult, type Row, type RunResult, type SqlDriver, type SqlValue } from './driver.ts';
+import { InternalError, InvalidArgumentError, ReadOnlyQueryError } from './errors.ts';
 
 interface Prepared {
   stmt: PreparedStatement;
@@ -39,7 +39,7 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
   // re-prepares in 10,000 runs of `SELECT max(version) ... WHERE stream = ?`, 45 us each
   // against 11 us with QPSG. Cairn names its indexes, so its plans never depend on values.
   const qpsg = sqlite3.capi.sqlite3_db_config(db, sqlite3.capi.SQLITE_DBCONFIG_ENABLE_QPSG, 1, 0);
-  if (qpsg !== 0) throw new Error(`Could not enable SQLITE_DBCONFIG_ENABLE_QPSG (rc ${qpsg})`);
+  if (qpsg !== 0) throw new InternalError(`Could not enable SQLITE_DBCONFIG_ENABLE_QPSG (rc ${qpsg})`);
 
   const queries = new Map<string, PreparedQuery>();
   let querySchema = -1;
@@ -54,6 +54,10 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
     (_ctx, action, a1, a2) => (authorize === undefined ? 0 : authorize(action, str(a1), str(a2))),
     0,
   );
+
+  function rcName(rc: number): string {
+    return (capi.sqlite3_js_rc_str(rc) ?? `SQLITE_${rc}`).replace(/^SQLITE_/, '');
+  }
 
   function prepare(sql: string, params: readonly SqlValue[] | undefined): Prepared {
     let p = cache.get(sql);
@@ -102,7 +106,7 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
       if (rc === SQLITE_AUTH) {
         throw new ReadOnlyQueryError(`store.query only reads, and SQLite refused this statement (${refused ?? 'a write'})`);
       }
-      if (rc !== 0) throw new InvalidArgumentError(`SQL error: ${capi.sqlite3_errmsg(db)}`);
+      if (rc !== 0) throw new InvalidArgumentError(`SQL error: ${capi.sqlite3_errmsg(db)}`, { cause: new SqlError(rcName(rc), capi.sqlite3_errmsg(db)) });
       if (pStmt === 0) throw new InvalidArgumentError('store.query needs one SQL statement, got none');
       // What follows the first statement must prepare to nothing (blanks, comments, ';').
       const tail = Number(wasm.peekPtr(ppTail));
@@ -154,37 +158,52 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
     return q;
   }
 
+  /** Runs `fn`, turning what sqlite-wasm throws into a SqlError named by its result code. */
+  function sqlite<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw toSqlError(sqlite3, e);
+    }
+  }
+
   return {
     exec(sql) {
-      db.exec(sql);
+      sqlite(() => db.exec(sql));
     },
     run(sql, params): RunResult {
-      const { stmt } = prepare(sql, params);
-      try {
-        stmt.step();
-      } finally {
-        stmt.reset(true);
-      }
-      return {
-        changes: db.changes(),
-        lastInsertRowid: Number(capi.sqlite3_last_insert_rowid(db)),
-      };
+      return sqlite(() => {
+        const { stmt } = prepare(sql, params);
+        try {
+          stmt.step();
+        } finally {
+          stmt.reset(true);
+        }
+        return {
+          changes: db.changes(),
+          lastInsertRowid: Number(capi.sqlite3_last_insert_rowid(db)),
+        };
+      });
     },
     all<T = Row>(sql: string, params?: readonly SqlValue[]): T[] {
-      const { stmt, columns } = prepare(sql, params);
-      return readAll<T>(stmt, columns);
+      return sqlite(() => {
+        const { stmt, columns } = prepare(sql, params);
+        return readAll<T>(stmt, columns);
+      });
     },
     get<T = Row>(sql: string, params?: readonly SqlValue[]): T | undefined {
-      return getRow(sql, params) as T | undefined;
+      return sqlite(() => getRow(sql, params) as T | undefined);
     },
     query<T = Row>(sql: string, params: readonly SqlValue[] = []): QueryResult<T> {
       if (typeof sql !== 'string') throw new InvalidArgumentError('store.query needs SQL text');
-      const q = prepareQuery(sql);
-      if (q.stmt.parameterCount !== params.length) {
-        throw new InvalidArgumentError(`The query has ${q.stmt.parameterCount} parameters, and ${params.length} were given`);
-      }
-      if (params.length > 0) q.stmt.bind(params as BindingSpec);
-      return { rows: readAll<T>(q.stmt, q.columns), tables: q.tables };
+      return sqlite(() => {
+        const q = prepareQuery(sql);
+        if (q.stmt.parameterCount !== params.length) {
+          throw new InvalidArgumentError(`The query has ${q.stmt.parameterCount} parameters, and ${params.length} were given`);
+        }
+        if (params.length > 0) q.stmt.bind(params as BindingSpec);
+        return { rows: readAll<T>(q.stmt, q.columns), tables: q.tables };
+      });
     },
     onRowChange(listener) {
       rowListeners.add(listener);
@@ -206,9 +225,19 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
       for (const { stmt } of queries.values()) stmt.finalize();
       cache.clear();
       queries.clear();
-      db.close();
+      sqlite(() => db.close());
     },
   };
+}
+
+/** What sqlite-wasm threw, as a SqlError named by its (extended) result code; anything else as it is. */
+function toSqlError(sqlite3: Sqlite3Static, e: unknown): unknown {
+  if (!(e instanceof sqlite3.SQLite3Error)) {
+    // Not SQLite's: a CairnError of ours, or the binding's own (WasmAllocError...), mapped by the engine.
+    return e;
+  }
+  const name = (sqlite3.capi.sqlite3_js_rc_str(e.resultCode) ?? `SQLITE_${e.resultCode}`).replace(/^SQLITE_/, '');
+  return new SqlError(name, e.message, { cause: e });
 }
 
 type PreUpdateHookSetter = (

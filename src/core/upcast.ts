@@ -3,7 +3,7 @@
  * `upcasters[type][v]` turns data of schema version v into version v + 1; the latest
  * version of a type is one past its highest upcaster. The log is never rewritten.
  */
-import { UpcastError } from './errors.ts';
+import { InvalidArgumentError, UpcastError } from './errors.ts';
 import type { RecordedEvent } from './types.ts';
 
 /** Per event type, per stored schema version, a step to the next version. */
@@ -29,7 +29,7 @@ export function createUpcasting(upcasters: Upcasters | undefined, unknownEvents:
   for (const [type, steps] of Object.entries(upcasters)) {
     const versions = Object.keys(steps).map(Number);
     if (versions.some((v) => !Number.isSafeInteger(v) || v < 1)) {
-      throw new TypeError(`Upcasters for "${type}" must be keyed by schema versions >= 1`);
+      throw new InvalidArgumentError(`Upcasters for "${type}" must be keyed by schema versions >= 1`);
     }
     latest.set(type, Math.max(...versions) + 1);
   }

@@ -12,6 +12,7 @@
  * - When a command still fails after the retries, the dead letter holds the event (by id),
  *   the command (category, id, body, index) and the error.
  */
+import { CommandFailedError, messageOf } from '../core/errors.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
 import type { Consumer, ConsumerOptions } from '../client/consumer.ts';
 import type { AggregateCommand } from './aggregate.ts';
@@ -28,19 +29,6 @@ export interface ProcessManagerDefinition<E extends EventMap> {
 /** A running process manager: a durable consumer, with its dead letters to list, retry and discard. */
 export type ProcessManager = Consumer;
 
-/** A command a process manager could not get handled; its `detail` goes into the dead letter. */
-export class CommandFailedError extends Error {
-  readonly detail: { category: string; id: string; command: unknown; index: number };
-  constructor(command: AggregateCommand, index: number, cause: unknown) {
-    super(
-      `Command ${index} to ${command.category}-${command.id} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-    this.name = 'CommandFailedError';
-    this.detail = { category: command.category, id: command.id, command: command.command, index };
-  }
-}
-
 /** The consumer handler that runs a process manager's reaction to one event. */
 export function processManagerHandler<E extends EventMap>(
   definition: ProcessManagerDefinition<E>,
@@ -56,7 +44,11 @@ export function processManagerHandler<E extends EventMap>(
           metadata: { correlationId: event.metadata.correlationId ?? event.id, causationId: event.id },
         });
       } catch (e) {
-        throw new CommandFailedError(command, index, e);
+        throw new CommandFailedError(
+          `Command ${index} to ${command.category}-${command.id} failed: ${messageOf(e)}`,
+          { category: command.category, id: command.id, command: command.command, index },
+          { cause: e },
+        );
       }
     }
   };

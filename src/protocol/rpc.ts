@@ -8,7 +8,7 @@
  * client hands to `onPush`. Pending calls reject when the client is failed (for example
  * when its worker dies) or disposed.
  */
-import { StoreClosedError } from '../core/errors.ts';
+import { InvalidArgumentError, StoreClosedError } from '../core/errors.ts';
 import { deserializeError, serializeError, type SerializedError } from './error-codec.ts';
 
 /** The least a message channel must offer. */
@@ -116,7 +116,7 @@ export function serveRpc(api: object, endpoint: Endpoint): () => void {
     const method = Object.hasOwn(methods, op) ? methods[op] : undefined;
     let result: Promise<unknown>;
     if (typeof method !== 'function') {
-      result = Promise.reject(new Error(`Unknown operation: ${op}`));
+      result = Promise.reject(new InvalidArgumentError(`Unknown operation: ${op}`));
     } else {
       try {
         result = Promise.resolve(method.apply(api, Array.isArray(args) ? args : []));

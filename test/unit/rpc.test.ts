@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
+  InternalError,
   InvalidEventError,
   ProjectionFailedError,
   StorageUnavailableError,
@@ -38,10 +39,49 @@ describe('error codec', () => {
     }
   });
 
-  it('turns a foreign error into INTERNAL with its message', () => {
-    const back = deserializeError(serializeError(new TypeError('boom')));
+  it('turns a foreign error into INTERNAL with its message, and keeps it as the cause', () => {
+    const back = deserializeError(structuredClone(serializeError(new TypeError('boom'))));
     expect(back.code).toBe('INTERNAL');
     expect(back.message).toBe('boom');
+    expect(back.cause).toBeInstanceOf(Error);
+    expect(back.cause).toMatchObject({ name: 'TypeError', message: 'boom' });
+  });
+
+  it('carries a chain of causes, CairnErrors rebuilt as their own class', () => {
+    const root = new RangeError('disk said no');
+    const middle = new StorageUnavailableError('write failed', { cause: root });
+    const top = new ProjectionFailedError('totals', 'could not apply', { cause: middle });
+    const back = deserializeError(structuredClone(serializeError(top)));
+    expect(back).toBeInstanceOf(ProjectionFailedError);
+    expect(back.cause).toBeInstanceOf(StorageUnavailableError);
+    expect((back.cause as Error).message).toBe('write failed');
+    expect((back.cause as Error).cause).toMatchObject({ name: 'RangeError', message: 'disk said no' });
+  });
+
+  it('rebuilds an unknown code as an explicit INTERNAL that keeps the original code and message', () => {
+    const wire = { code: 'FROM_THE_FUTURE', message: 'a newer peer', fields: { x: 1 } };
+    const back = deserializeError(wire);
+    expect(back).toBeInstanceOf(InternalError);
+    expect(back.code).toBe('INTERNAL');
+    expect((back as InternalError).originalCode).toBe('FROM_THE_FUTURE');
+    expect(back.message).toBe('FROM_THE_FUTURE: a newer peer');
+    // Relayed, it travels on as it came; rebuilt afresh, it keeps the original code as a field.
+    expect(serializeError(back)).toBe(wire);
+    const copy = deserializeError(structuredClone(serializeError(new InternalError('m', { originalCode: 'FROM_THE_FUTURE' }))));
+    expect((copy as InternalError).originalCode).toBe('FROM_THE_FUTURE');
+  });
+
+  it('turns a malformed error from the other side into INTERNAL saying so', () => {
+    for (const junk of [null, 'oops', 42, { code: 7 }, { code: 'VERSION_CONFLICT' }, { code: 'X', message: 'm', fields: [] }]) {
+      const back = deserializeError(junk);
+      expect(back.code).toBe('INTERNAL');
+      expect(back.message).toMatch(/malformed error/);
+    }
+  });
+
+  it('sends a relayed error on exactly as it arrived', () => {
+    const wire = structuredClone(serializeError(new VersionConflictError('s', 3, 4)));
+    expect(serializeError(deserializeError(wire))).toBe(wire);
   });
 });
 
@@ -63,7 +103,7 @@ describe('rpc', () => {
     const error = await remote.conflict().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VersionConflictError);
     expect(error).toMatchObject({ stream: 's', expected: 1, actual: 2 });
-    await expect((remote as unknown as { nope(): Promise<void> }).nope()).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect((remote as unknown as { nope(): Promise<void> }).nope()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     close();
   });
 

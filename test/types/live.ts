@@ -1,10 +1,11 @@
-import { expectTypeOf, it } from 'vitest';
+/** Type tests, checked by `tsc` in `npm test`: live features narrow events by the event map. */
+import { expectTypeOf } from 'vitest';
 import type { ConsumerContext, RecordedEvent, Store, Subscription, Watch } from '../../src/client/index.ts';
 
 type Shop = { ItemAdded: { sku: string; qty: number }; CheckedOut: null };
 
-it('narrows subscription, stream and consumer events by type from the event map', () => {
-  const check = (store: Store<Shop>) => {
+export function narrowsLiveEvents(store: Store<Shop>): void {
+  {
     const sub = store.subscribe({}, (e) => {
       // The union of the map's recorded events, narrowed by `type`.
       expectTypeOf(e).toEqualTypeOf<RecordedEvent<'ItemAdded', { sku: string; qty: number }> | RecordedEvent<'CheckedOut', null>>();
@@ -20,6 +21,5 @@ it('narrows subscription, stream and consumer events by type from the event map'
     const w = store.watch<{ n: number }>('SELECT 1 AS n', [], (rows) => expectTypeOf(rows).toEqualTypeOf<{ n: number }[]>());
     expectTypeOf(w).toEqualTypeOf<Watch>();
     expectTypeOf(store.query<{ id: string }>('SELECT id FROM t')).resolves.toEqualTypeOf<{ id: string }[]>();
-  };
-  void check;
-});
+  }
+}

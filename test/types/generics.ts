@@ -1,14 +1,15 @@
 /**
- * Type tests: checked by `tsc` in `npm test` (a wrong type fails the type-check step), and
- * run by Vitest so the calls themselves also work.
+ * Type tests, checked by `tsc` in `npm test`: a wrong type fails the type-check step. The
+ * functions are never run; the packed package's own type-check (`test/package`) checks the
+ * same generics against the published declarations.
  */
-import { describe, expectTypeOf, it } from 'vitest';
+import { expectTypeOf } from 'vitest';
 import { openStore, type AppendResult, type Page, type RecordedEvent, type Store } from '../../src/client/index.ts';
 
 type Shop = { ItemAdded: { sku: string; qty: number }; CheckedOut: null };
 
-describe('public generics', () => {
-  it('narrows event data from the type with an event map', async () => {
+export async function narrowsByEventMap(): Promise<void> {
+  {
     const store = await openStore<Shop>({ name: 'types' });
     expectTypeOf(store).toEqualTypeOf<Store<Shop>>();
     const r = await store.append('cart-1', [
@@ -26,18 +27,22 @@ describe('public generics', () => {
     if (event?.type === 'CheckedOut') expectTypeOf(event.data).toEqualTypeOf<null>();
     expectTypeOf(await store.read({ category: 'cart' })).toMatchTypeOf<Page<RecordedEvent>>();
     await store.close();
-  });
+  }
+}
 
-  it('falls back to loose types without a map', async () => {
+export async function looseWithoutMap(): Promise<void> {
+  {
     const store = await openStore({ name: 'loose' });
     await store.append('any-1', [{ type: 'Whatever', data: { any: ['thing'] } }]);
     const [event] = await store.readStream('any-1');
     expectTypeOf(event!.type).toEqualTypeOf<string>();
     expectTypeOf(event!.data).toEqualTypeOf<unknown>();
     await store.close();
-  });
+  }
+}
 
-  it('types aggregates from their definition', async () => {
+export async function typesAggregates(): Promise<void> {
+  {
     const store = await openStore<Shop>({ name: 'agg-types' });
     const carts = store.aggregate({
       category: 'cart',
@@ -50,5 +55,5 @@ describe('public generics', () => {
     // @ts-expect-error: the command's shape is checked.
     await carts.handle('1', { remove: 1 }).catch(() => {});
     await store.close();
-  });
-});
+  }
+}
