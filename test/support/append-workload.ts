@@ -176,7 +176,12 @@ export async function readLog(engine: Engine): Promise<StoredEvent[]> {
  * - the surviving head is a transaction boundary the engine announced, or past the last one
  *   with only unacknowledged calls beyond it (a commit that reached the disk unacknowledged).
  */
-export function checkLog(calls: readonly Call[], events: readonly StoredEvent[], commitHeads: readonly number[], expect: Expectation): LogReport {
+export function checkLog(
+  calls: readonly Call[],
+  events: readonly StoredEvent[],
+  commitHeads: readonly number[],
+  expectation: Expectation,
+): LogReport {
   const violations: string[] = [];
   const byId = new Map<string, StoredEvent>();
   events.forEach((e, i) => {
@@ -191,13 +196,13 @@ export function checkLog(calls: readonly Call[], events: readonly StoredEvent[],
     streamVersions.set(e.stream, e.version);
   }
 
-  const owner = new Set<string>();
+  const owner = new Map<string, Call>();
   let lostAcknowledged = 0;
   let survivedUnacknowledged = 0;
   for (const call of calls) {
     const expected = call.requests.flatMap((req) => req.events.map((e) => ({ req, e })));
     const present = expected.filter(({ e }) => byId.has(e.id));
-    for (const { e } of expected) owner.add(e.id);
+    for (const { e } of expected) owner.set(e.id, call);
     const name = `call ${call.seq} (${call.outcome}${call.many ? ', appendMany' : ''}, ${expected.length} events)`;
     if (present.length !== 0 && present.length !== expected.length) {
       violations.push(`${name} is in the log in part: ${present.length} of ${expected.length} events`);
@@ -216,7 +221,7 @@ export function checkLog(calls: readonly Call[], events: readonly StoredEvent[],
       violations.push(...misplaced.map((m) => `${name}: ${m}`));
       if (missing > 0) {
         const first = firstPosition(call);
-        if (expect === 'strict') {
+        if (expectation === 'strict') {
           lostAcknowledged++;
           violations.push(`${name} was acknowledged at positions ${first}..${lastPosition(call)} and ${missing} of its events are lost`);
         } else if (first <= head) {
@@ -237,8 +242,7 @@ export function checkLog(calls: readonly Call[], events: readonly StoredEvent[],
   const lastBoundary = commitHeads.length === 0 ? 0 : Math.max(...commitHeads);
   if (head > lastBoundary) {
     for (const e of events.slice(lastBoundary)) {
-      const call = calls.find((c) => c.requests.some((r) => r.events.some((x) => x.id === e.id)));
-      if (call?.outcome === 'acknowledged') violations.push(`position ${e.position} is past the last announced commit, yet acknowledged`);
+      if (owner.get(e.id)?.outcome === 'acknowledged') violations.push(`position ${e.position} is past the last announced commit, yet acknowledged`);
     }
   } else if (head !== 0 && !commitHeads.includes(head)) {
     violations.push(`the log ends at ${head}, inside a transaction (announced boundaries: ${boundariesAround(commitHeads, head)})`);

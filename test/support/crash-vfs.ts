@@ -11,9 +11,10 @@
  * - A file's directory entry is durable from its first xSync. A file created and never synced
  *   may be missing after a power loss. xDelete is immediate and durable (an unlink followed by
  *   a directory sync), as SQLite asks for when it deletes a journal.
- * - Every xWrite and xSync is counted, from 1. Power can be lost at operation k: that
- *   operation and every later one fail with an I/O error, as for a process that died with the
- *   machine, and no byte changes any more.
+ * - Every xWrite and xSync is counted, from 1 (xTruncate is not: SQLite in WAL mode hardly
+ *   calls it). Power can be lost at operation k: that operation and every later one, of any
+ *   kind, fail with an I/O error, as for a process that died with the machine, and no byte
+ *   changes any more.
  * - After a power loss the disk holds, per file, the durable bytes plus a random subset of the
  *   volatile operations, applied in random order. A write that survives may be torn: each of
  *   the 512-byte sectors it spans (aligned on the file) then holds the new bytes, the old ones,
@@ -25,7 +26,7 @@
  *   then assumes that writing into a sector puts all of that sector at risk until the next
  *   sync, which is what the garbage stands for; the damage here stays within 512 bytes, one of
  *   the outcomes SQLite must survive.
-
+ *
  * Faults: an armed fault makes matching operations fail without touching the file: xWrite with
  * SQLITE_IOERR or SQLITE_FULL, xSync with SQLITE_IOERR_FSYNC, xRead with SQLITE_IOERR_READ.
  * A fault is armed from a counted operation on, for a number of hits or until switched off.

@@ -55,7 +55,7 @@ interface Plan {
 const SMALL: Plan = { seed: SEED, rounds: 12, maxRound: 5, reopenAfterRound: 6, options: { streams: 5 } };
 const LARGE: Plan = { seed: SEED ^ 0x1a26e, rounds: 1000, maxRound: 5, reopenAfterRound: 500 };
 /** Random crash points of the large workload, per durability. */
-const LARGE_POINTS = 16;
+const LARGE_POINTS = 12;
 
 let sqlite3: Sqlite3Static;
 let vfs: CrashVfs;
@@ -126,6 +126,7 @@ async function dryRun(plan: Plan, pragmas: string): Promise<number> {
   const total = vfs.ops;
   await run.store?.close();
   expect(run.unexpected).toEqual([]);
+  expect(vfs.unexpected).toEqual([]);
   return total;
 }
 
@@ -141,6 +142,7 @@ async function crashAtPoints(plan: Plan, pragmas: string, durability: Durability
     const where = `seed ${plan.seed}, crash at operation ${point}`;
     if (!vfs.powerLost) tally.failures.push(`${where}: the workload ended before the crash point`);
     if (run.unexpected.length > 0) tally.failures.push(`${where}: unexpected errors: ${run.unexpected.join(' | ')}`);
+    if (vfs.unexpected.length > 0) tally.failures.push(`${where}: VFS exceptions: ${vfs.unexpected.map(String).join(' | ')}`);
     tally.calls = Math.max(tally.calls, run.workload.calls.length);
     tally.checkpointWrites = Math.max(tally.checkpointWrites, vfs.log.filter((op) => op.kind === 'write' && op.file === DB_FILE).length);
     const images: DiskImage[] = [];
