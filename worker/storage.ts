@@ -1,16 +1,11 @@
 /**
  * Opens a store's database in the worker: OPFS through the `opfs-sahpool` VFS, or memory.
- *
- * PRAGMAs on OPFS (measured on these machines, see README "Storage"):
- * - `locking_mode=EXCLUSIVE` + `journal_mode=WAL`: one commit appends to the WAL instead of
- *   rewriting pages and a rollback journal. WAL needs exclusive locking here, since the
- *   sahpool VFS has no shared memory; exclusivity is what the VFS gives us anyway.
- * - `synchronous=FULL` for strict durability (the WAL is flushed at every commit) or
- *   `NORMAL` for relaxed (flushed at checkpoints: a crash may lose the last commits, never
- *   corrupt the log).
+ * On OPFS the database runs in WAL mode with exclusive locking; the PRAGMAs and why are in
+ * `src/core/pragmas.ts`.
  */
 import type { Database, SAHPoolUtil, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { StorageUnavailableError } from '../src/core/errors.ts';
+import { storagePragmas } from '../src/core/pragmas.ts';
 import type { Durability, StorageKind, StorageOption } from '../src/core/types.ts';
 
 /** An open database and how to release it. */
@@ -42,9 +37,7 @@ export async function openDatabase(
       const pool = await installPool(sqlite3, name);
       const db = new pool.OpfsSAHPoolDb(DB_FILE);
       try {
-        db.exec(
-          `PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === 'strict' ? 'FULL' : 'NORMAL'};`,
-        );
+        db.exec(storagePragmas(durability));
       } catch (e) {
         db.close();
         pool.pauseVfs();
