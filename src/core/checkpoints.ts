@@ -74,6 +74,11 @@ export function advanceCheckpoint(
   if (!Number.isSafeInteger(position) || position < 0) {
     throw new InvalidArgumentError(`A checkpoint is a position >= 0, got ${String(position)}`);
   }
+  const head = headPosition(db);
+  if (position > head) {
+    throw new InvalidArgumentError(`A checkpoint cannot move past the head of the log (${head}), got ${position}: the consumer would skip events not yet written`);
+  }
+  if (deadLetter !== undefined) validateDeadLetter(deadLetter);
   const moved = db.run(
     'UPDATE cairn_consumers SET position = max(position, ?), updated_at = ? WHERE name = ?',
     [position, now, name],
@@ -89,6 +94,20 @@ export function advanceCheckpoint(
        ON CONFLICT (consumer, position) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, at = excluded.at, detail = excluded.detail`,
       [name, deadLetter.position, String(deadLetter.eventId), String(deadLetter.error), deadLetter.attempts, now, deadLetter.detail ?? null],
     );
+  }
+}
+
+function validateDeadLetter(d: DeadLetterInput): void {
+  if (typeof d !== 'object' || d === null) throw new InvalidArgumentError('A dead letter must be an object');
+  if (!Number.isSafeInteger(d.position) || d.position < 1) throw new InvalidArgumentError('A dead letter needs the position of its event');
+  if (typeof d.eventId !== 'string' || typeof d.error !== 'string') throw new InvalidArgumentError('A dead letter needs its event id and error as text');
+  if (!Number.isSafeInteger(d.attempts) || d.attempts < 1) throw new InvalidArgumentError('A dead letter needs its attempts, an integer >= 1');
+  if (d.detail !== undefined && d.detail !== null) {
+    try {
+      JSON.parse(d.detail);
+    } catch {
+      throw new InvalidArgumentError("A dead letter's detail must be JSON text");
+    }
   }
 }
 

@@ -4,16 +4,23 @@
  * Responsibilities:
  * - Every request is queued, and the queue is drained in one macrotask. Requests that arrive
  *   while a drain is running (or before it starts) share the next transaction.
- * - Each write runs inside its own SAVEPOINT. A write that throws rolls back alone; the
- *   others in the group still commit.
+ * - Each write runs inside its own SAVEPOINT when the group holds more than one write, so a
+ *   write that throws rolls back alone and the others still commit. A lone write needs no
+ *   savepoint: if it fails, the whole transaction is rolled back before anything else runs.
  * - Reads run in queue order, inside the same transaction, so a read issued after a write
  *   sees it (read-your-writes in request order). Their answers are held until COMMIT.
- * - Every promise settles only after the COMMIT that holds its effects. If COMMIT fails,
- *   the whole group rejects with that error and nothing of it is kept.
+ * - Every promise settles only after the COMMIT that holds its effects.
  *
- * Interleavings handled:
+ * Interleavings and failures handled:
  * - A drain is synchronous, so nothing enters the transaction midway; new requests queue
  *   for the next drain, which is scheduled as soon as the first of them arrives.
+ * - A failure that takes the whole transaction with it (SQLite rolls back by itself on a
+ *   full disk, an I/O error, running out of memory) fails only the request that hit it: the
+ *   others of the group, those that already ran included, run again in a new transaction.
+ * - BEGIN or COMMIT failing (an I/O error, a failed sync) belongs to the whole group: it is
+ *   tried once more in a new transaction, then every request of it is refused.
+ * - Each time a transaction is lost, `onTransactionLost` runs first, so that whoever keeps
+ *   state in memory next to the database can read it back.
  * - `committed` callbacks run after COMMIT and before any promise settles, so whoever is
  *   told of a commit (subscribers, other tabs) can already read it.
  */
@@ -22,6 +29,18 @@ import { StoreClosedError } from './errors.ts';
 
 /** Runs `fn` in a later macrotask. */
 export type Scheduler = (fn: () => void) => void;
+
+/** Options of a commit queue. */
+export interface CommitQueueOptions {
+  /** How a drain is deferred; the runtime's macrotask by default. */
+  schedule?: Scheduler;
+  /** Turns what a request threw into the error its caller gets. */
+  mapError?: (e: unknown) => unknown;
+  /** Called each time a transaction was lost (rolled back by SQLite or by a failed COMMIT), before anything runs again. */
+  onTransactionLost?: () => void;
+  /** Where the driver cannot say whether a transaction is open: whether a request's error took it with it. */
+  endsTransaction?: (error: unknown) => boolean;
+}
 
 interface Job {
   write: boolean;
@@ -33,19 +52,31 @@ interface Job {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** How one attempt at a group's transaction ended. */
+type Attempt =
+  | { kind: 'committed'; outcomes: Outcome[] }
+  /** A job's failure took the transaction with it: that job is refused, the rest run again. */
+  | { kind: 'lost'; culprit: number; error: unknown }
+  /** BEGIN, a savepoint or COMMIT failed: the group's own failure. */
+  | { kind: 'failed'; error: unknown };
+
 /** The ordered request queue of one database connection. */
 export class CommitQueue {
   readonly #driver: SqlDriver;
   readonly #schedule: Scheduler;
   readonly #mapError: (e: unknown) => unknown;
+  readonly #onLost: () => void;
+  readonly #endsTransaction: (error: unknown) => boolean;
   #jobs: Job[] = [];
   #scheduled = false;
   #closed = false;
 
-  constructor(driver: SqlDriver, options: { schedule?: Scheduler; mapError?: (e: unknown) => unknown } = {}) {
+  constructor(driver: SqlDriver, options: CommitQueueOptions = {}) {
     this.#driver = driver;
     this.#schedule = options.schedule ?? defaultScheduler();
     this.#mapError = options.mapError ?? ((e) => e);
+    this.#onLost = options.onTransactionLost ?? (() => {});
+    this.#endsTransaction = options.endsTransaction ?? (() => false);
   }
 
   /** Queues a write; `committed` runs with its result once its transaction has committed. */
@@ -67,46 +98,100 @@ export class CommitQueue {
   /** Runs everything queued now, in one transaction if any of it writes. */
   drain(): void {
     this.#scheduled = false;
-    const jobs = this.#jobs;
-    if (jobs.length === 0) return;
+    let jobs = this.#jobs;
     this.#jobs = [];
+    if (jobs.length === 0) return;
     if (!jobs.some((j) => j.write)) {
       for (const job of jobs) settle(job, this.#attempt(job));
       return;
     }
-    const db = this.#driver;
-    const outcomes: Outcome[] = [];
-    try {
-      db.run('BEGIN IMMEDIATE');
-      for (const job of jobs) {
-        if (!job.write) {
-          outcomes.push(this.#attempt(job));
-          continue;
+    let groupRetries = 1;
+    for (;;) {
+      const attempt = this.#transaction(jobs);
+      if (attempt.kind === 'committed') {
+        this.#finish(jobs, attempt.outcomes);
+        return;
+      }
+      this.#onLost();
+      if (attempt.kind === 'lost') {
+        jobs[attempt.culprit]!.reject(attempt.error);
+        jobs = jobs.filter((_, i) => i !== attempt.culprit);
+        if (!jobs.some((j) => j.write)) {
+          for (const job of jobs) settle(job, this.#attempt(job));
+          return;
         }
-        db.run('SAVEPOINT request');
-        const outcome = this.#attempt(job);
-        if (!outcome.ok) db.run('ROLLBACK TO request');
-        db.run('RELEASE request');
-        outcomes.push(outcome);
+        continue;
       }
-      db.run('COMMIT');
-    } catch (e) {
-      // BEGIN, a savepoint or COMMIT itself failed (I/O, quota): nothing of the group is kept.
-      try {
-        db.run('ROLLBACK');
-      } catch {
-        // No transaction was open, or it is already gone.
-      }
-      const error = this.#mapError(e);
+      if (groupRetries-- > 0) continue;
+      const error = this.#mapError(attempt.error);
       for (const job of jobs) job.reject(error);
       return;
     }
+  }
+
+  /** One attempt at running `jobs` in one transaction. */
+  #transaction(jobs: readonly Job[]): Attempt {
+    const db = this.#driver;
+    const savepoints = jobs.filter((j) => j.write).length > 1;
+    const outcomes: Outcome[] = [];
+    let open = false;
+    try {
+      db.run('BEGIN IMMEDIATE');
+      open = true;
+      for (let i = 0; i < jobs.length; i++) {
+        const job = jobs[i]!;
+        if (job.write && savepoints) db.run('SAVEPOINT request');
+        const outcome = this.#attempt(job);
+        outcomes.push(outcome);
+        if (outcome.ok) {
+          if (job.write && savepoints) db.run('RELEASE request');
+          continue;
+        }
+        if (open && this.#lost(outcome.error)) return { kind: 'lost', culprit: i, error: outcome.error };
+        if (!job.write || !open) continue;
+        if (savepoints) {
+          db.run('ROLLBACK TO request');
+          db.run('RELEASE request');
+        } else {
+          // The lone write failed: nothing of the transaction is worth keeping.
+          db.run('ROLLBACK');
+          open = false;
+        }
+      }
+      if (open) db.run('COMMIT');
+      return { kind: 'committed', outcomes };
+    } catch (e) {
+      // BEGIN, a savepoint or COMMIT itself failed (I/O, quota): nothing of the group is kept.
+      this.#rollback();
+      return { kind: 'failed', error: e };
+    }
+  }
+
+  #finish(jobs: readonly Job[], outcomes: readonly Outcome[]): void {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       const outcome = outcomes[i]!;
       if (outcome.ok && job.committed) job.committed(outcome.value);
     }
     for (let i = 0; i < jobs.length; i++) settle(jobs[i]!, outcomes[i]!);
+  }
+
+  #inTransaction(): boolean {
+    return this.#driver.inTransaction?.() ?? true;
+  }
+
+  /** True when the transaction is gone after a request failed with `error`. */
+  #lost(error: unknown): boolean {
+    const inTransaction = this.#driver.inTransaction;
+    return inTransaction !== undefined ? !inTransaction.call(this.#driver) : this.#endsTransaction(error);
+  }
+
+  #rollback(): void {
+    try {
+      if (this.#inTransaction()) this.#driver.run('ROLLBACK');
+    } catch {
+      // Already gone.
+    }
   }
 
   #enqueue(write: boolean, run: () => unknown, committed: ((r: unknown) => void) | undefined): Promise<never> {

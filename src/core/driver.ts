@@ -12,6 +12,7 @@
  * message text.
  */
 
+import type { Fence } from './authorizer.ts';
 import { InternalError } from './errors.ts';
 
 /** A value SQLite can bind or return. */
@@ -33,6 +34,15 @@ export interface QueryResult<T = Row> {
   tables: string[];
 }
 
+/** Options of a read-only query. */
+export interface QueryOptions {
+  /** The query's time budget, in ms: past it SQLite interrupts it and it fails with QUERY_TIMEOUT. */
+  timeoutMs?: number;
+}
+
+/** The statements a fenced view of the connection may run (see `SqlDriver.fenced`). */
+export type FencedDriver = Pick<SqlDriver, 'exec' | 'run' | 'all' | 'get'>;
+
 /** A synchronous connection to one SQLite database. Implementations cache prepared statements by SQL text. */
 export interface SqlDriver {
   /** Runs one or more statements that return no rows. */
@@ -51,7 +61,15 @@ export interface SqlDriver {
    * for anything else: writes, DDL, ATTACH, transaction control, PRAGMA writes, and strings
    * holding more than one statement.
    */
-  query?<T = Row>(sql: string, params?: readonly SqlValue[]): QueryResult<T>;
+  query?<T = Row>(sql: string, params?: readonly SqlValue[], options?: QueryOptions): QueryResult<T>;
+  /**
+   * Optional: a view of the connection whose statements SQLite itself holds to `fence`
+   * (prepared under an authorizer, in a cache of their own): what projection handlers run
+   * on. A refused statement throws INVALID_ARGUMENT naming what was refused.
+   */
+  fenced?(fence: Fence): FencedDriver;
+  /** Optional: true while a transaction is open (SQLite rolls one back by itself after some failures). */
+  inTransaction?(): boolean;
   /** Optional: calls `listener` with the (lower-cased) table of every row inserted, updated or deleted. */
   onRowChange?(listener: (table: string) => void): () => void;
 }

@@ -4,10 +4,19 @@
  * and nothing that cannot be cloned is posted); the engine re-checks the cheap invariants.
  */
 import { monotonicFactory } from 'ulid';
-import { InvalidArgumentError, InvalidEventError, InvalidStreamError } from './errors.ts';
-import { MAX_STREAM_LENGTH, MAX_TYPE_LENGTH } from './limits.ts';
+import { InvalidEventError } from './errors.ts';
+import { MAX_EVENTS_PER_APPEND, MAX_JSON_DEPTH } from './limits.ts';
 import type { AppendRequest, EncodedEvent, StoredEvent } from './records.ts';
-import type { AppendOptions, EventInput, ExpectedVersion, Metadata, RecordedEvent } from './types.ts';
+import type { AppendOptions, EventInput, Metadata, RecordedEvent } from './types.ts';
+import {
+  checkAppendSize,
+  checkEventSize,
+  isUlid,
+  validateExpectedVersion,
+  validateRoutingKey,
+  validateStream,
+  validateType,
+} from './validate.ts';
 
 /** Makes ULIDs that sort in creation order, even within one millisecond. */
 export type IdFactory = () => string;
@@ -38,45 +47,10 @@ function pooledRandom(): (() => number) | undefined {
   };
 }
 
-/** Throws `INVALID_STREAM` unless `stream` is a usable stream name. */
-export function validateStream(stream: unknown): asserts stream is string {
-  if (typeof stream !== 'string') {
-    throw new InvalidStreamError(String(stream), `A stream name must be a string, got ${typeof stream}`);
-  }
-  if (stream.length === 0) throw new InvalidStreamError(stream, 'A stream name must not be empty');
-  if (stream.length > MAX_STREAM_LENGTH) {
-    throw new InvalidStreamError(
-      stream,
-      `A stream name must be at most ${MAX_STREAM_LENGTH} characters, got ${stream.length}`,
-    );
-  }
-  // C0 and C1 control characters, DEL included.
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(stream)) {
-    throw new InvalidStreamError(stream, `A stream name must not contain control characters: ${JSON.stringify(stream)}`);
-  }
-}
-
 /** The category of a stream: the part before its first '-', or the whole name. */
 export function categoryOf(stream: string): string {
   const dash = stream.indexOf('-');
   return dash === -1 ? stream : stream.slice(0, dash);
-}
-
-const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
-
-/** True when `id` is a ULID in canonical upper case. */
-export function isUlid(id: unknown): id is string {
-  return typeof id === 'string' && ULID.test(id);
-}
-
-/** Checks the expected-version option. */
-export function validateExpectedVersion(v: unknown): ExpectedVersion {
-  if (v === undefined) return 'any';
-  if (v === 'any' || v === 'no_stream' || v === 'stream_exists') return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-  throw new InvalidArgumentError(
-    `expectedVersion must be 'any', 'no_stream', 'stream_exists' or a version number >= 0, got ${String(v)}`,
-  );
 }
 
 /** Validates and serialises one stream's append. */
@@ -92,16 +66,20 @@ export function encodeAppend(
   if (!Array.isArray(events) || events.length === 0) {
     throw new InvalidEventError('An append needs a non-empty array of events');
   }
-  const routingKey = options?.routingKey;
-  if (routingKey !== undefined && (typeof routingKey !== 'string' || routingKey.length === 0)) {
-    throw new InvalidArgumentError('routingKey must be a non-empty string');
+  if (events.length > MAX_EVENTS_PER_APPEND) {
+    throw new InvalidEventError(`An append holds at most ${MAX_EVENTS_PER_APPEND} events, got ${events.length}`);
   }
-  return {
-    stream,
-    events: events.map((e, i) => encodeEvent(e, i, nextId, maxEventBytes, schemaVersionOf)),
-    expectedVersion: validateExpectedVersion(options?.expectedVersion),
-    routingKey: routingKey ?? null,
-  };
+  const routingKey = validateRoutingKey(options?.routingKey);
+  const expectedVersion = validateExpectedVersion(options?.expectedVersion);
+  let bytes = 0;
+  const encoded = events.map((e, i) => {
+    const event = encodeEvent(e, i, nextId, maxEventBytes, schemaVersionOf);
+    bytes += event.data.length + (event.metadata?.length ?? 0);
+    return event;
+  });
+  // UTF-16 units, a lower bound of the UTF-8 bytes; the engine checks the same bound.
+  checkAppendSize(bytes);
+  return { stream, events: encoded, expectedVersion, routingKey };
 }
 
 /** Validates and serialises one event. */
@@ -116,12 +94,7 @@ export function encodeEvent(
     throw new InvalidEventError(`Event ${index} must be an object`, index);
   }
   const { type, data, metadata, id, schemaVersion } = event;
-  if (typeof type !== 'string' || type.length === 0) {
-    throw new InvalidEventError(`Event ${index} needs a non-empty string type`, index);
-  }
-  if (type.length > MAX_TYPE_LENGTH) {
-    throw new InvalidEventError(`Event ${index} has a type longer than ${MAX_TYPE_LENGTH} characters`, index);
-  }
+  validateType(type, index);
   let eventId: string;
   if (id === undefined) {
     eventId = nextId();
@@ -139,28 +112,8 @@ export function encodeEvent(
     if (!isPlainObject(metadata)) throw new InvalidEventError(`Event ${index} metadata must be a plain object`, index);
     metadataJson = toStrictJson(metadata, `event ${index} metadata`, index);
   }
-  checkSize(dataJson, metadataJson, maxEventBytes, index);
+  checkEventSize(dataJson, metadataJson, maxEventBytes, index);
   return { id: eventId, type, data: dataJson, metadata: metadataJson, schemaVersion: schemaVersion ?? schemaVersionOf(type) };
-}
-
-/** Re-checks, on the engine's side of a boundary, what an encoded append must satisfy. */
-export function checkEncodedAppend(req: AppendRequest, maxEventBytes: number): void {
-  validateStream(req.stream);
-  validateExpectedVersion(req.expectedVersion);
-  if (!Array.isArray(req.events) || req.events.length === 0) {
-    throw new InvalidEventError('An append needs a non-empty array of events');
-  }
-  for (let i = 0; i < req.events.length; i++) {
-    const e = req.events[i]!;
-    if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > MAX_TYPE_LENGTH) {
-      throw new InvalidEventError(`Event ${i} needs a non-empty string type`, i);
-    }
-    if (!isUlid(e.id)) throw new InvalidEventError(`Event ${i} has an id that is not a ULID: ${String(e.id)}`, i);
-    if (typeof e.data !== 'string' || (e.metadata !== null && typeof e.metadata !== 'string')) {
-      throw new InvalidEventError(`Event ${i} is not encoded`, i);
-    }
-    checkSize(e.data, e.metadata, maxEventBytes, i);
-  }
 }
 
 /** Turns a stored event into the recorded event users see. */
@@ -187,11 +140,17 @@ export function decodeEvent(e: StoredEvent): RecordedEvent {
  * `undefined` object properties are dropped, as JSON.stringify does.
  */
 export function toStrictJson(value: unknown, what: string, index?: number): string {
-  checkJson(value, what, new Set(), index);
-  return JSON.stringify(value);
+  checkJson(value, what, new Set(), index, 0);
+  try {
+    return JSON.stringify(value);
+  } catch (e) {
+    // Too large for one string (V8's limit is about 512 MB), or a getter that throws.
+    throw new InvalidEventError(`${what} cannot be serialised: ${e instanceof Error ? e.message : String(e)}`, index);
+  }
 }
 
-function checkJson(value: unknown, path: string, seen: Set<object>, index: number | undefined): void {
+function checkJson(value: unknown, path: string, seen: Set<object>, index: number | undefined, depth: number): void {
+  if (depth > MAX_JSON_DEPTH) throw new InvalidEventError(`${path} nests deeper than ${MAX_JSON_DEPTH} levels`, index);
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -207,7 +166,7 @@ function checkJson(value: unknown, path: string, seen: Set<object>, index: numbe
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw new InvalidEventError(`${path}[${i}] is undefined`, index);
-          checkJson(item, `${path}[${i}]`, seen, index);
+          checkJson(item, `${path}[${i}]`, seen, index, depth + 1);
         }
       } else {
         if (!isPlainObject(value)) {
@@ -216,7 +175,7 @@ function checkJson(value: unknown, path: string, seen: Set<object>, index: numbe
         }
         for (const key in value) {
           const item = (value as Record<string, unknown>)[key];
-          if (item !== undefined) checkJson(item, `${path}.${key}`, seen, index);
+          if (item !== undefined) checkJson(item, `${path}.${key}`, seen, index, depth + 1);
         }
       }
       seen.delete(value);
@@ -227,32 +186,8 @@ function checkJson(value: unknown, path: string, seen: Set<object>, index: numbe
   }
 }
 
-function checkSize(data: string, metadata: string | null, maxBytes: number, index: number): void {
-  const units = data.length + (metadata?.length ?? 0);
-  if (units * 3 <= maxBytes) return; // no UTF-16 unit takes more than 3 UTF-8 bytes
-  const size = utf8Length(data) + (metadata === null ? 0 : utf8Length(metadata));
-  if (size > maxBytes) {
-    throw new InvalidEventError(`Event ${index} is ${size} bytes of data and metadata, over the limit of ${maxBytes}`, index);
-  }
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/** The UTF-8 length of a string, without allocating for the common all-small case. */
-export function utf8Length(s: string): number {
-  let bytes = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 2; // a surrogate pair: 2 code units, 4 bytes
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
 }

@@ -87,6 +87,10 @@ interface Entry {
   position: number;
   objects: SchemaObject[];
   error: string | undefined;
+  /** What its handler may touch: its own objects (see `authorizer.ts`). */
+  fence: { owned: Set<string>; setup: boolean };
+  /** The connection as its handler sees it, fenced where the driver can fence. */
+  db: ProjectionDb;
 }
 
 interface SchemaObject {
@@ -98,8 +102,6 @@ interface SchemaObject {
 export class ProjectionRunner {
   readonly #driver: SqlDriver;
   readonly #entries = new Map<string, Entry>();
-  readonly #db: ProjectionDb;
-  readonly #setupDb: ProjectionSetupDb;
 
   /** Decodes a stored event and brings it to its latest shape; undefined skips it. */
   readonly #decode: (stored: StoredEvent) => RecordedEvent | undefined;
@@ -107,16 +109,18 @@ export class ProjectionRunner {
   constructor(driver: SqlDriver, projections: readonly Projection[], upcast: Upcast = (e) => e) {
     this.#driver = driver;
     this.#decode = (stored) => upcast(decodeEvent(stored));
-    this.#db = {
-      run: (sql, params) => driver.run(sql, params),
-      all: (sql, params) => driver.all(sql, params),
-      get: (sql, params) => driver.get(sql, params),
-    };
-    this.#setupDb = { ...this.#db, exec: (sql) => driver.exec(sql) };
     for (const def of projections) {
       validate(def);
       if (this.#entries.has(def.name)) throw new InvalidArgumentError(`Two projections are named "${def.name}"`);
-      this.#entries.set(def.name, { def, state: 'building', position: 0, objects: [], error: undefined });
+      const fence = { owned: new Set<string>(), setup: false };
+      // A driver that cannot fence still hands the handler nothing but its four statements.
+      const db = driver.fenced?.(fence) ?? {
+        exec: (sql: string) => driver.exec(sql),
+        run: (sql: string, params?: readonly SqlValue[]) => driver.run(sql, params),
+        all: <T = Row>(sql: string, params?: readonly SqlValue[]) => driver.all<T>(sql, params),
+        get: <T = Row>(sql: string, params?: readonly SqlValue[]) => driver.get<T>(sql, params),
+      };
+      this.#entries.set(def.name, { def, state: 'building', position: 0, objects: [], error: undefined, fence, db });
     }
   }
 
@@ -138,7 +142,7 @@ export class ProjectionRunner {
         [def.name],
       );
       if (row !== undefined && Number(row.version) === def.version) {
-        entry.objects = JSON.parse(row.objects) as SchemaObject[];
+        this.#own(entry, JSON.parse(row.objects) as SchemaObject[]);
         entry.position = Number(row.position);
         // A failed build is tried again; a ready one that fell behind (another worker ran without it) catches up.
         entry.state = row.state === 'ready' && entry.position >= headPosition(db) ? 'ready' : 'building';
@@ -148,8 +152,13 @@ export class ProjectionRunner {
       try {
         if (row !== undefined) dropObjects(db, JSON.parse(row.objects) as SchemaObject[]);
         const before = new Set(schemaObjects(db).map(key));
-        synchronous(def.name, 'setup', def.setup(this.#setupDb));
-        entry.objects = schemaObjects(db).filter((o) => !before.has(key(o)));
+        entry.fence.setup = true;
+        try {
+          synchronous(def.name, 'setup', def.setup(entry.db as ProjectionSetupDb));
+        } finally {
+          entry.fence.setup = false;
+        }
+        this.#own(entry, schemaObjects(db).filter((o) => !before.has(key(o))));
         entry.position = 0;
         // On an empty log there is nothing to build.
         entry.state = headPosition(db) === 0 ? 'ready' : 'building';
@@ -247,6 +256,11 @@ export class ProjectionRunner {
     entry.state = row.state === 'ready' ? 'ready' : row.state === 'failed' ? 'failed' : 'building';
   }
 
+  /** Reads every projection's state back from the database, after a transaction was lost. */
+  reloadAll(): void {
+    for (const name of this.#entries.keys()) this.reload(name);
+  }
+
   /** Where every projection stands. */
   status(): ProjectionProgress[] {
     return [...this.#entries.values()].map((e) => this.#progress(e));
@@ -258,9 +272,16 @@ export class ProjectionRunner {
     return entry;
   }
 
+  /** Records the objects a projection owns, which are what its fence lets it write. */
+  #own(entry: Entry, objects: SchemaObject[]): void {
+    entry.objects = objects;
+    entry.fence.owned.clear();
+    for (const o of objects) entry.fence.owned.add(o.name.toLowerCase());
+  }
+
   #handle(entry: Entry, event: RecordedEvent): void {
     try {
-      synchronous(entry.def.name, 'handle', entry.def.handle(event, this.#db));
+      synchronous(entry.def.name, 'handle', entry.def.handle(event, entry.db));
     } catch (e) {
       if (e instanceof ProjectionFailedError) throw e;
       throw new ProjectionFailedError(

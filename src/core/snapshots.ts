@@ -43,6 +43,11 @@ export function saveSnapshot(db: SqlDriver, stream: string, revision: number, ve
   if (!Number.isSafeInteger(revision) || !Number.isSafeInteger(version) || version < 1 || typeof state !== 'string') {
     throw new InvalidArgumentError('A snapshot needs an integer revision, a version >= 1 and JSON state');
   }
+  try {
+    JSON.parse(state);
+  } catch {
+    throw new InvalidArgumentError("A snapshot's state must be JSON text");
+  }
   if (version > streamVersion(db, stream)) {
     throw new InvalidArgumentError(`Stream "${stream}" has no version ${version} to snapshot`);
   }

@@ -6,16 +6,49 @@
  * It also gives the driver's optional capabilities:
  * - `query`: SQLite's authorizer (one per connection, installed here once) denies every
  *   action but reading while a user statement is prepared, and records the tables it reads;
- *   `sqlite3_stmt_readonly` is checked too, and the tail after the first statement must
- *   prepare to nothing. The authorizer only runs while a statement is prepared (or
- *   re-prepared after a schema change), so cached statements pay nothing for it.
+ *   `sqlite3_stmt_readonly` is checked too, the tail after the first statement must prepare
+ *   to nothing, and the statement runs under `PRAGMA query_only`, so that not even a
+ *   table-valued pragma can write. A time budget is enforced by SQLite's progress handler,
+ *   which interrupts a query past its deadline (`QUERY_TIMEOUT`): in Node the engine runs on
+ *   the event loop, so no JavaScript timer could.
+ * - `fenced`: statements prepared (in a cache of their own) under a projection's fence.
  * - `onRowChange`: SQLite's pre-update hook reports the table of every row change. It is
  *   used rather than the update hook because it also fires for WITHOUT ROWID tables, and
  *   it turns off the truncate optimisation (`DELETE FROM t`), which would bypass a hook.
+ *
+ * The authorizer only runs while a statement is prepared (or re-prepared after a schema
+ * change), so cached statements pay nothing for it.
  */
 import type { BindingSpec, Database, PreparedStatement, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { SqlError, type QueryResult, type Row, type RunResult, type SqlDriver, type SqlValue } from './driver.ts';
-import { InternalError, InvalidArgumentError, ReadOnlyQueryError } from './errors.ts';
+import { AUTH_OK, fencePolicy, readOnlyPolicy, type Fence, type Policy } from './authorizer.ts';
+import {
+  SqlError,
+  isSqlError,
+  type FencedDriver,
+  type QueryOptions,
+  type QueryResult,
+  type Row,
+  type RunResult,
+  type SqlDriver,
+  type SqlValue,
+} from './driver.ts';
+import { InternalError, InvalidArgumentError, QueryTimeoutError, ReadOnlyQueryError } from './errors.ts';
+
+/** Wraps an open oo1 database. The driver is a plain object of functions, so it can be wrapped with a spread. */
+export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): SqlDriver {
+  const d = new SqliteWasmDriver(sqlite3, db);
+  return {
+    exec: (sql) => d.exec(sql),
+    run: (sql, params) => d.run(sql, params),
+    all: <T = Row>(sql: string, params?: readonly SqlValue[]) => d.all<T>(sql, params),
+    get: <T = Row>(sql: string, params?: readonly SqlValue[]) => d.get<T>(sql, params),
+    query: <T = Row>(sql: string, params?: readonly SqlValue[], options?: QueryOptions) => d.query<T>(sql, params, options),
+    fenced: (fence) => d.fenced(fence),
+    inTransaction: () => d.inTransaction(),
+    onRowChange: (listener) => d.onRowChange(listener),
+    close: () => d.close(),
+  };
+}
 
 interface Prepared {
   stmt: PreparedStatement;
@@ -28,41 +61,153 @@ interface PreparedQuery extends Prepared {
 
 /** How many distinct read-only query texts keep a prepared statement. */
 const QUERY_CACHE_SIZE = 64;
+/** How many SQLite VM steps run between two looks at a query's deadline. */
+const PROGRESS_STEPS = 1000;
+/** The default time budget of a query, in ms. */
+export const DEFAULT_QUERY_TIMEOUT = 5000;
 
-/** Wraps an open oo1 database. */
-export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): SqlDriver {
-  const { capi, wasm } = sqlite3;
-  const cache = new Map<string, Prepared>();
-  // Without the query planner stability guarantee, this build of SQLite re-prepares a
-  // statement whose WHERE has a bound parameter every time a new value is bound (its plan
-  // may depend on the value), so the cache saved nothing for them: measured here, 9,999
-  // re-prepares in 10,000 runs of `SELECT max(version) ... WHERE stream = ?`, 45 us each
-  // against 11 us with QPSG. Cairn names its indexes, so its plans never depend on values.
-  const qpsg = sqlite3.capi.sqlite3_db_config(db, sqlite3.capi.SQLITE_DBCONFIG_ENABLE_QPSG, 1, 0);
-  if (qpsg !== 0) throw new InternalError(`Could not enable SQLITE_DBCONFIG_ENABLE_QPSG (rc ${qpsg})`);
+class SqliteWasmDriver implements SqlDriver {
+  readonly #sqlite3: Sqlite3Static;
+  readonly #db: Database;
+  readonly #cache = new Map<string, Prepared>();
+  readonly #queries = new Map<string, PreparedQuery>();
+  readonly #fencedCache = new Map<string, Prepared>();
+  readonly #rowListeners = new Set<(table: string) => void>();
+  #querySchema = -1;
+  #hooked = false;
+  /** The policy of the statement being prepared; undefined allows everything (Cairn's own SQL). */
+  #policy: Policy | undefined;
+  /** While a query runs: when it must be interrupted (ms since the epoch). */
+  #deadline = 0;
 
-  const queries = new Map<string, PreparedQuery>();
-  let querySchema = -1;
-  const rowListeners = new Set<(table: string) => void>();
-  let hooked = false;
-
-  // The one authorizer of this connection: it allows everything unless a read-only
-  // check is in progress. Installing it expires prepared statements, so it is done once.
-  let authorize: ((action: number, a1: string, a2: string) => number) | undefined;
-  capi.sqlite3_set_authorizer(
-    db,
-    (_ctx, action, a1, a2) => (authorize === undefined ? 0 : authorize(action, str(a1), str(a2))),
-    0,
-  );
-
-  function rcName(rc: number): string {
-    return (capi.sqlite3_js_rc_str(rc) ?? `SQLITE_${rc}`).replace(/^SQLITE_/, '');
+  constructor(sqlite3: Sqlite3Static, db: Database) {
+    this.#sqlite3 = sqlite3;
+    this.#db = db;
+    const { capi } = sqlite3;
+    // Without the query planner stability guarantee, this build of SQLite re-prepares a
+    // statement whose WHERE has a bound parameter every time a new value is bound (its plan
+    // may depend on the value), so the cache saved nothing for them: measured here, 9,999
+    // re-prepares in 10,000 runs of `SELECT max(version) ... WHERE stream = ?`, 45 us each
+    // against 11 us with QPSG. Cairn names its indexes, so its plans never depend on values.
+    const qpsg = capi.sqlite3_db_config(db, capi.SQLITE_DBCONFIG_ENABLE_QPSG, 1, 0);
+    if (qpsg !== 0) throw new InternalError(`Could not enable SQLITE_DBCONFIG_ENABLE_QPSG (rc ${qpsg})`);
+    // The one authorizer of this connection. Installing it expires prepared statements, so it is done once.
+    capi.sqlite3_set_authorizer(db, (_ctx, action, a1, a2) => this.#policy?.(action, str(a1), str(a2)) ?? AUTH_OK, 0);
+    // Likewise the one progress handler: it interrupts only a query past its deadline.
+    capi.sqlite3_progress_handler(db, PROGRESS_STEPS, () => (this.#deadline !== 0 && Date.now() > this.#deadline ? 1 : 0), 0);
   }
 
-  function prepare(sql: string, params: readonly SqlValue[] | undefined): Prepared {
+  exec(sql: string): void {
+    this.#sqlite(() => this.#db.exec(sql));
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): RunResult {
+    return this.#sqlite(() => this.#runIn(this.#cache, sql, params));
+  }
+
+  all<T = Row>(sql: string, params?: readonly SqlValue[]): T[] {
+    return this.#sqlite(() => {
+      const { stmt, columns } = this.#prepare(this.#cache, sql, params);
+      return readAll<T>(stmt, columns);
+    });
+  }
+
+  get<T = Row>(sql: string, params?: readonly SqlValue[]): T | undefined {
+    return this.#sqlite(() => this.#getIn(this.#cache, sql, params) as T | undefined);
+  }
+
+  query<T = Row>(sql: string, params: readonly SqlValue[] = [], options: QueryOptions = {}): QueryResult<T> {
+    if (typeof sql !== 'string') throw new InvalidArgumentError('store.query needs SQL text');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT;
+    return this.#sqlite(() => {
+      const q = this.#prepareQuery(sql);
+      if (q.stmt.parameterCount !== params.length) {
+        throw new InvalidArgumentError(`The query has ${q.stmt.parameterCount} parameters, and ${params.length} were given`);
+      }
+      if (params.length > 0) q.stmt.bind(params as BindingSpec);
+      this.#runIn(this.#cache, 'PRAGMA query_only = 1', undefined);
+      this.#deadline = Date.now() + timeoutMs;
+      try {
+        return { rows: readAll<T>(q.stmt, q.columns), tables: q.tables };
+      } catch (e) {
+        if (isSqlError(e, 'INTERRUPT')) throw new QueryTimeoutError(timeoutMs);
+        if (isSqlError(e, 'READONLY')) throw new ReadOnlyQueryError('store.query only reads, and this statement tried to write');
+        throw e;
+      } finally {
+        this.#deadline = 0;
+        this.#runIn(this.#cache, 'PRAGMA query_only = 0', undefined);
+      }
+    });
+  }
+
+  fenced(fence: Fence): FencedDriver {
+    const policy = fencePolicy(fence);
+    const within = <T>(fn: () => T): T => {
+      const outer = this.#policy;
+      this.#policy = policy;
+      try {
+        return this.#sqlite(fn);
+      } catch (e) {
+        if (isSqlError(e, 'AUTH')) {
+          throw new InvalidArgumentError(`Not allowed in a projection: ${fence.refused ?? 'this statement'}`, { cause: e });
+        }
+        throw e;
+      } finally {
+        this.#policy = outer;
+      }
+    };
+    return {
+      exec: (sql) => within(() => this.#db.exec(sql)),
+      run: (sql, params) => within(() => this.#runIn(this.#fencedCache, sql, params)),
+      all: <T = Row>(sql: string, params?: readonly SqlValue[]) =>
+        within(() => {
+          const { stmt, columns } = this.#prepare(this.#fencedCache, sql, params);
+          return readAll<T>(stmt, columns);
+        }),
+      get: <T = Row>(sql: string, params?: readonly SqlValue[]) =>
+        within(() => this.#getIn(this.#fencedCache, sql, params) as T | undefined),
+    };
+  }
+
+  inTransaction(): boolean {
+    return this.#sqlite3.capi.sqlite3_get_autocommit(this.#db) === 0;
+  }
+
+  onRowChange(listener: (table: string) => void): () => void {
+    this.#rowListeners.add(listener);
+    if (!this.#hooked) {
+      this.#hooked = true;
+      // The package's typings omit the hook's context argument, which the binding requires.
+      const setHook = this.#sqlite3.capi.sqlite3_preupdate_hook as unknown as PreUpdateHookSetter;
+      setHook(this.#db, (_ctx, _db, _op, _dbName, table) => {
+        const name = table.toLowerCase();
+        for (const l of this.#rowListeners) l(name);
+      }, 0);
+    }
+    return () => void this.#rowListeners.delete(listener);
+  }
+
+  close(): void {
+    for (const cache of [this.#cache, this.#queries, this.#fencedCache]) {
+      for (const { stmt } of cache.values()) stmt.finalize();
+      cache.clear();
+    }
+    this.#sqlite(() => this.#db.close());
+  }
+
+  /** Runs `fn`, turning what sqlite-wasm throws into a SqlError named by its result code. */
+  #sqlite<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw toSqlError(this.#sqlite3, e);
+    }
+  }
+
+  #prepare(cache: Map<string, Prepared>, sql: string, params: readonly SqlValue[] | undefined): Prepared {
     let p = cache.get(sql);
     if (p === undefined) {
-      const stmt = db.prepare(sql);
+      const stmt = this.#db.prepare(sql);
       p = { stmt, columns: stmt.columnCount > 0 ? stmt.getColumnNames() : [] };
       cache.set(sql, p);
     }
@@ -70,8 +215,18 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
     return p;
   }
 
-  function getRow(sql: string, params: readonly SqlValue[] | undefined): Row | undefined {
-    const { stmt, columns } = prepare(sql, params);
+  #runIn(cache: Map<string, Prepared>, sql: string, params: readonly SqlValue[] | undefined): RunResult {
+    const { stmt } = this.#prepare(cache, sql, params);
+    try {
+      stmt.step();
+    } finally {
+      stmt.reset(true);
+    }
+    return { changes: this.#db.changes(), lastInsertRowid: Number(this.#sqlite3.capi.sqlite3_last_insert_rowid(this.#db)) };
+  }
+
+  #getIn(cache: Map<string, Prepared>, sql: string, params: readonly SqlValue[] | undefined): Row | undefined {
+    const { stmt, columns } = this.#prepare(cache, sql, params);
     try {
       return stmt.step() ? readRow(stmt, columns) : undefined;
     } finally {
@@ -79,40 +234,60 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
     }
   }
 
+  #prepareQuery(sql: string): PreparedQuery {
+    // A schema change (a projection rebuilt, a view replaced) may change what a text reads.
+    const version = Number(this.#getIn(this.#cache, 'PRAGMA schema_version', undefined)?.schema_version ?? 0);
+    if (version !== this.#querySchema) {
+      for (const q of this.#queries.values()) q.stmt.finalize();
+      this.#queries.clear();
+      this.#querySchema = version;
+    }
+    let q = this.#queries.get(sql);
+    if (q !== undefined) {
+      // Least recently used goes first out: move this one to the back.
+      this.#queries.delete(sql);
+      this.#queries.set(sql, q);
+      return q;
+    }
+    const tables = this.#checkReadOnly(sql);
+    const stmt = this.#db.prepare(sql);
+    q = { stmt, columns: stmt.columnCount > 0 ? stmt.getColumnNames() : [], tables };
+    this.#queries.set(sql, q);
+    if (this.#queries.size > QUERY_CACHE_SIZE) {
+      const [oldest, old] = this.#queries.entries().next().value as [string, PreparedQuery];
+      old.stmt.finalize();
+      this.#queries.delete(oldest);
+    }
+    return q;
+  }
+
   /** Proves `sql` is one read-only statement, returning the tables it reads. */
-  function checkReadOnly(sql: string): string[] {
+  #checkReadOnly(sql: string): string[] {
+    const { capi, wasm } = this.#sqlite3;
     const tables = new Set<string>();
-    let refused: string | undefined;
-    authorize = (action, a1, a2) => {
-      if (action === SQLITE_READ) {
-        tables.add(a1.toLowerCase());
-        return 0;
-      }
-      if (action === SQLITE_SELECT || action === SQLITE_FUNCTION || action === SQLITE_RECURSIVE) return 0;
-      if (action === SQLITE_PRAGMA && READ_PRAGMAS.has(a1.toLowerCase()) && (a2 === '' || PRAGMAS_WITH_ARGUMENT.has(a1.toLowerCase()))) {
-        return 0;
-      }
-      refused ??= `${ACTION_NAMES[action] ?? `action ${action}`}${a1 ? ` ${a1}` : ''}`;
-      return SQLITE_DENY;
-    };
+    const refused: { what?: string } = {};
+    this.#policy = readOnlyPolicy(tables, refused);
     const [pSql, length] = wasm.allocCString(sql, true);
     const stack = wasm.pstack.pointer;
     let pStmt = 0;
     try {
       const ppStmt = wasm.pstack.alloc(8);
       const ppTail = wasm.pstack.alloc(8);
-      const rc = capi.sqlite3_prepare_v3(db, pSql, length, 0, ppStmt, ppTail);
+      const rc = capi.sqlite3_prepare_v3(this.#db, pSql, length, 0, ppStmt, ppTail);
       pStmt = Number(wasm.peekPtr(ppStmt));
-      if (rc === SQLITE_AUTH) {
-        throw new ReadOnlyQueryError(`store.query only reads, and SQLite refused this statement (${refused ?? 'a write'})`);
+      if (rc === capi.SQLITE_AUTH) {
+        throw new ReadOnlyQueryError(`store.query only reads, and SQLite refused this statement (${refused.what ?? 'a write'})`);
       }
-      if (rc !== 0) throw new InvalidArgumentError(`SQL error: ${capi.sqlite3_errmsg(db)}`, { cause: new SqlError(rcName(rc), capi.sqlite3_errmsg(db)) });
+      if (rc !== 0) {
+        const message = capi.sqlite3_errmsg(this.#db);
+        throw new InvalidArgumentError(`SQL error: ${message}`, { cause: new SqlError(rcName(this.#sqlite3, rc), message) });
+      }
       if (pStmt === 0) throw new InvalidArgumentError('store.query needs one SQL statement, got none');
       // What follows the first statement must prepare to nothing (blanks, comments, ';').
       const tail = Number(wasm.peekPtr(ppTail));
       const rest = length - (tail - pSql);
       if (rest > 0) {
-        const rc2 = capi.sqlite3_prepare_v3(db, tail, rest, 0, ppStmt, ppTail);
+        const rc2 = capi.sqlite3_prepare_v3(this.#db, tail, rest, 0, ppStmt, ppTail);
         const second = Number(wasm.peekPtr(ppStmt));
         if (second !== 0) capi.sqlite3_finalize(second);
         if (rc2 !== 0 || second !== 0) {
@@ -124,120 +299,23 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
       }
       return [...tables];
     } finally {
-      authorize = undefined;
+      this.#policy = undefined;
       if (pStmt !== 0) capi.sqlite3_finalize(pStmt);
       wasm.pstack.restore(stack);
       wasm.dealloc(pSql);
     }
   }
-
-  function prepareQuery(sql: string): PreparedQuery {
-    // A schema change (a projection rebuilt, a view replaced) may change what a text reads.
-    const version = Number(getRow('PRAGMA schema_version', undefined)?.schema_version ?? 0);
-    if (version !== querySchema) {
-      for (const q of queries.values()) q.stmt.finalize();
-      queries.clear();
-      querySchema = version;
-    }
-    let q = queries.get(sql);
-    if (q !== undefined) {
-      // Least recently used goes first out: move this one to the back.
-      queries.delete(sql);
-      queries.set(sql, q);
-      return q;
-    }
-    const tables = checkReadOnly(sql);
-    const stmt = db.prepare(sql);
-    q = { stmt, columns: stmt.columnCount > 0 ? stmt.getColumnNames() : [], tables };
-    queries.set(sql, q);
-    if (queries.size > QUERY_CACHE_SIZE) {
-      const [oldest, old] = queries.entries().next().value as [string, PreparedQuery];
-      old.stmt.finalize();
-      queries.delete(oldest);
-    }
-    return q;
-  }
-
-  /** Runs `fn`, turning what sqlite-wasm throws into a SqlError named by its result code. */
-  function sqlite<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      throw toSqlError(sqlite3, e);
-    }
-  }
-
-  return {
-    exec(sql) {
-      sqlite(() => db.exec(sql));
-    },
-    run(sql, params): RunResult {
-      return sqlite(() => {
-        const { stmt } = prepare(sql, params);
-        try {
-          stmt.step();
-        } finally {
-          stmt.reset(true);
-        }
-        return {
-          changes: db.changes(),
-          lastInsertRowid: Number(capi.sqlite3_last_insert_rowid(db)),
-        };
-      });
-    },
-    all<T = Row>(sql: string, params?: readonly SqlValue[]): T[] {
-      return sqlite(() => {
-        const { stmt, columns } = prepare(sql, params);
-        return readAll<T>(stmt, columns);
-      });
-    },
-    get<T = Row>(sql: string, params?: readonly SqlValue[]): T | undefined {
-      return sqlite(() => getRow(sql, params) as T | undefined);
-    },
-    query<T = Row>(sql: string, params: readonly SqlValue[] = []): QueryResult<T> {
-      if (typeof sql !== 'string') throw new InvalidArgumentError('store.query needs SQL text');
-      return sqlite(() => {
-        const q = prepareQuery(sql);
-        if (q.stmt.parameterCount !== params.length) {
-          throw new InvalidArgumentError(`The query has ${q.stmt.parameterCount} parameters, and ${params.length} were given`);
-        }
-        if (params.length > 0) q.stmt.bind(params as BindingSpec);
-        return { rows: readAll<T>(q.stmt, q.columns), tables: q.tables };
-      });
-    },
-    onRowChange(listener) {
-      rowListeners.add(listener);
-      if (!hooked) {
-        hooked = true;
-        // The package's typings omit the hook's context argument, which the binding requires.
-        const setHook = capi.sqlite3_preupdate_hook as unknown as PreUpdateHookSetter;
-        setHook(db, (_ctx, _db, _op, _dbName, table) => {
-          const name = table.toLowerCase();
-          for (const l of rowListeners) l(name);
-        }, 0);
-      }
-      return () => {
-        rowListeners.delete(listener);
-      };
-    },
-    close() {
-      for (const { stmt } of cache.values()) stmt.finalize();
-      for (const { stmt } of queries.values()) stmt.finalize();
-      cache.clear();
-      queries.clear();
-      sqlite(() => db.close());
-    },
-  };
 }
 
 /** What sqlite-wasm threw, as a SqlError named by its (extended) result code; anything else as it is. */
 function toSqlError(sqlite3: Sqlite3Static, e: unknown): unknown {
-  if (!(e instanceof sqlite3.SQLite3Error)) {
-    // Not SQLite's: a CairnError of ours, or the binding's own (WasmAllocError...), mapped by the engine.
-    return e;
-  }
-  const name = (sqlite3.capi.sqlite3_js_rc_str(e.resultCode) ?? `SQLITE_${e.resultCode}`).replace(/^SQLITE_/, '');
-  return new SqlError(name, e.message, { cause: e });
+  // Not SQLite's: a CairnError of ours, or the binding's own (WasmAllocError...), mapped by the engine.
+  if (!(e instanceof sqlite3.SQLite3Error)) return e;
+  return new SqlError(rcName(sqlite3, e.resultCode), e.message, { cause: e });
+}
+
+function rcName(sqlite3: Sqlite3Static, rc: number): string {
+  return (sqlite3.capi.sqlite3_js_rc_str(rc) ?? `SQLITE_${rc}`).replace(/^SQLITE_/, '');
 }
 
 type PreUpdateHookSetter = (
@@ -245,36 +323,6 @@ type PreUpdateHookSetter = (
   hook: (ctx: number, db: number, op: number, dbName: string, table: string) => void,
   ctx: number,
 ) => unknown;
-
-const SQLITE_AUTH = 23;
-const SQLITE_DENY = 1;
-const SQLITE_PRAGMA = 19;
-const SQLITE_READ = 20;
-const SQLITE_SELECT = 21;
-const SQLITE_FUNCTION = 31;
-const SQLITE_RECURSIVE = 33;
-
-/** Pragmas that only report; any other pragma, or one of these given a value, is refused. */
-const READ_PRAGMAS = new Set([
-  'application_id', 'collation_list', 'compile_options', 'data_version', 'database_list', 'encoding',
-  'foreign_key_list', 'freelist_count', 'function_list', 'index_info', 'index_list', 'index_xinfo',
-  'module_list', 'page_count', 'page_size', 'pragma_list', 'schema_version', 'table_info', 'table_list',
-  'table_xinfo', 'user_version',
-]);
-/** Of those, the ones whose argument names what to describe rather than a value to set. */
-const PRAGMAS_WITH_ARGUMENT = new Set([
-  'foreign_key_list', 'index_info', 'index_list', 'index_xinfo', 'table_info', 'table_list', 'table_xinfo',
-]);
-
-/** Authorizer action codes, named in the errors of refused queries. */
-const ACTION_NAMES: Record<number, string> = {
-  1: 'CREATE INDEX', 2: 'CREATE TABLE', 3: 'CREATE TEMP INDEX', 4: 'CREATE TEMP TABLE', 5: 'CREATE TEMP TRIGGER',
-  6: 'CREATE TEMP VIEW', 7: 'CREATE TRIGGER', 8: 'CREATE VIEW', 9: 'DELETE FROM', 10: 'DROP INDEX', 11: 'DROP TABLE',
-  12: 'DROP TEMP INDEX', 13: 'DROP TEMP TABLE', 14: 'DROP TEMP TRIGGER', 15: 'DROP TEMP VIEW', 16: 'DROP TRIGGER',
-  17: 'DROP VIEW', 18: 'INSERT INTO', 19: 'PRAGMA', 22: 'transaction control', 23: 'UPDATE', 24: 'ATTACH',
-  25: 'DETACH', 26: 'ALTER TABLE', 27: 'REINDEX', 28: 'ANALYZE', 29: 'CREATE VIRTUAL TABLE', 30: 'DROP VIRTUAL TABLE',
-  32: 'SAVEPOINT',
-};
 
 /** The authorizer passes absent strings as a null pointer (0). */
 function str(v: string | 0): string {

@@ -4,7 +4,7 @@
  * reaches it (a worker's inbox is open to any script of the origin, and a sync server's to
  * the network): nothing unchecked is ever stored, and every refusal is a typed CairnError.
  */
-import { InvalidArgumentError, InvalidEventError, InvalidStreamError } from './errors.ts';
+import { DuplicateEventIdError, InvalidArgumentError, InvalidEventError, InvalidStreamError } from './errors.ts';
 import {
   MAX_APPEND_BYTES,
   MAX_EVENTS_PER_APPEND,
@@ -164,7 +164,7 @@ export function validateEncodedAppend(req: unknown, maxEventBytes: number): asse
     if (typeof e !== 'object' || e === null) throw new InvalidEventError(`Event ${i} must be an object`, i);
     validateType(e.type, i);
     if (!isUlid(e.id)) throw new InvalidEventError(`Event ${i} has an id that is not a ULID: ${String(e.id)}`, i);
-    if (ids.has(e.id)) throw new InvalidEventError(`Event ${i} repeats the id ${e.id} of an earlier event of the same append`, i);
+    if (ids.has(e.id)) throw new DuplicateEventIdError(e.id, `Event ${i} repeats the id ${e.id} of an earlier event of the same append`);
     ids.add(e.id);
     if (!(Number.isSafeInteger(e.schemaVersion) && (e.schemaVersion as number) >= 1)) {
       throw new InvalidEventError(`Event ${i} has a schemaVersion that is not an integer >= 1`, i);
@@ -183,7 +183,8 @@ export function validateDistinctIds(reqs: readonly AppendRequest[]): void {
     for (const e of req.events) {
       const other = seen.get(e.id);
       if (other !== undefined) {
-        throw new InvalidEventError(
+        throw new DuplicateEventIdError(
+          e.id,
           `appendMany carries the event id ${e.id} twice (streams "${other}" and "${req.stream}"); every event needs its own id`,
         );
       }

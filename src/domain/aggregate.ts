@@ -15,7 +15,8 @@
  *   same command twice (a process manager replaying after a crash) writes nothing the
  *   second time: the first attempt's events are found and returned.
  */
-import { isUlid, toStrictJson } from '../core/encode.ts';
+import { toStrictJson } from '../core/encode.ts';
+import { isUlid } from '../core/validate.ts';
 import { isVersionConflict } from '../core/errors.ts';
 import type {
   AppendResult,

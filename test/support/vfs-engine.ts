@@ -8,7 +8,7 @@
  * append's own statements or in the transaction's BEGIN or COMMIT.
  */
 import type { Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import type { QueryResult, SqlDriver, SqlValue } from '../../src/core/driver.ts';
+import type { QueryOptions, QueryResult, SqlDriver, SqlValue } from '../../src/core/driver.ts';
 import { createEngine, type Engine, type EngineOptions } from '../../src/core/engine.ts';
 import { createSqliteWasmDriver } from '../../src/core/sqlite-wasm-driver.ts';
 import type { CrashVfs } from './crash-vfs.ts';
@@ -78,10 +78,13 @@ function tracing(driver: SqlDriver, track: <T>(sql: string, run: () => T) => T):
     get: <T>(sql: string, params?: readonly SqlValue[]) => track(sql, () => driver.get<T>(sql, params)),
     close: () => driver.close(),
   };
-  const { query, onRowChange } = driver;
+  const { query, onRowChange, inTransaction, fenced } = driver;
   if (query !== undefined) {
-    traced.query = <T>(sql: string, params?: readonly SqlValue[]) => track(sql, () => query.call(driver, sql, params) as QueryResult<T>);
+    traced.query = <T>(sql: string, params?: readonly SqlValue[], options?: QueryOptions) =>
+      track(sql, () => query.call(driver, sql, params, options) as QueryResult<T>);
   }
   if (onRowChange !== undefined) traced.onRowChange = (listener) => onRowChange.call(driver, listener);
+  if (inTransaction !== undefined) traced.inTransaction = () => inTransaction.call(driver);
+  if (fenced !== undefined) traced.fenced = (fence) => fenced.call(driver, fence);
   return traced;
 }

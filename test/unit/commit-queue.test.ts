@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { SqlDriver } from '../../src/core/driver.ts';
+import { SqlError, type SqlDriver } from '../../src/core/driver.ts';
 import { createEngine, type Engine } from '../../src/core/engine.ts';
 import { createIdFactory, encodeAppend } from '../../src/core/encode.ts';
 import { isVersionConflict } from '../../src/core/errors.ts';
@@ -12,21 +12,21 @@ async function recordingDriver() {
   const sqlite3 = await loadSqlite();
   const inner = createSqliteWasmDriver(sqlite3, new sqlite3.oo1.DB(':memory:', 'c'));
   const log: string[] = [];
-  let failNextCommit = false;
+  let failCommits = 0;
   const driver: SqlDriver = {
     ...inner,
     run(sql, params) {
       if (/^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(sql)) {
         log.push(sql);
-        if (sql === 'COMMIT' && failNextCommit) {
-          failNextCommit = false;
-          throw new Error('disk I/O error');
+        if (sql === 'COMMIT' && failCommits > 0) {
+          failCommits--;
+          throw new SqlError('IOERR_FSYNC', 'disk I/O error');
         }
       }
       return inner.run(sql, params);
     },
   };
-  return { driver, log, failCommit: () => (failNextCommit = true) };
+  return { driver, log, failCommits: (n: number) => (failCommits = n) };
 }
 
 const ids = createIdFactory();
@@ -76,14 +76,32 @@ describe('group commit', () => {
     expect(order).toEqual(['commit', 'x', 'y']);
   });
 
-  it('rejects the whole group and keeps nothing when COMMIT fails', async () => {
-    rec.failCommit();
+  it('tries a group whose COMMIT failed once more in a new transaction', async () => {
+    rec.failCommits(1);
+    const results = await Promise.all([engine.append(req('p')), engine.append(req('q'))]);
+    expect(results.map((r) => r.position)).toEqual([1, 2]);
+    expect(rec.log.filter((s) => s === 'COMMIT')).toHaveLength(2);
+    expect((await engine.read({}, { first: 10 })).events.map((e) => e.stream)).toEqual(['p', 'q']);
+  });
+
+  it('rejects the whole group, typed, and keeps nothing when COMMIT fails again', async () => {
+    rec.failCommits(2);
     const outcomes = await Promise.allSettled([engine.append(req('p')), engine.append(req('q'))]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
-    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'INTERNAL' });
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
     expect(await engine.head()).toBe(0);
     // The engine still works afterwards.
     expect((await engine.append(req('p'))).position).toBe(1);
+  });
+
+  it('runs a lone write without a savepoint, and rolls it back whole when it fails', async () => {
+    await engine.append(req('solo'));
+    rec.log.length = 0;
+    await expect(engine.append(req('solo', 'E', { expectedVersion: 'no_stream' }))).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+    expect(rec.log).toEqual(['BEGIN IMMEDIATE', 'ROLLBACK']);
+    rec.log.length = 0;
+    await engine.append(req('solo'));
+    expect(rec.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT']);
   });
 
   it('answers a read queued behind writes with those writes applied', async () => {
