@@ -38,6 +38,8 @@ export {
   ReadOnlyQueryError,
   StorageUnavailableError,
   StoreClosedError,
+  SyncRejectedError,
+  UnauthorizedError,
   UpcastError,
   VersionConflictError,
   isCairnError,
@@ -50,6 +52,8 @@ export {
   isReadOnlyQuery,
   isStorageUnavailable,
   isStoreClosed,
+  isSyncRejected,
+  isUnauthorized,
   isUpcastFailed,
   isVersionConflict,
 } from '../core/errors.ts';

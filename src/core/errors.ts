@@ -18,6 +18,8 @@ export const ErrorCode = {
   STORE_CLOSED: 'STORE_CLOSED',
   NO_LEADER: 'NO_LEADER',
   UPCAST_FAILED: 'UPCAST_FAILED',
+  SYNC_REJECTED: 'SYNC_REJECTED',
+  UNAUTHORIZED: 'UNAUTHORIZED',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -155,6 +157,25 @@ export class UpcastError extends CairnError {
   }
 }
 
+/** The sync server refused a push (a stream the caller may not write, or a body too large). */
+export class SyncRejectedError extends CairnError {
+  /** The stream that was refused, when one was. */
+  readonly stream: string | undefined;
+  constructor(message: string, stream?: string) {
+    super(ErrorCode.SYNC_REJECTED, message);
+    this.name = 'SyncRejectedError';
+    this.stream = stream;
+  }
+}
+
+/** The sync server did not accept the caller's credentials (none, or a bad token). */
+export class UnauthorizedError extends CairnError {
+  constructor(message = 'Unauthorized') {
+    super(ErrorCode.UNAUTHORIZED, message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
 /** An unexpected failure inside Cairn or SQLite; `cause` holds the original. */
 export class InternalError extends CairnError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -194,6 +215,10 @@ export const isStoreClosed = guard<StoreClosedError>(ErrorCode.STORE_CLOSED);
 export const isUpcastFailed = guard<UpcastError>(ErrorCode.UPCAST_FAILED);
 /** True when `e` is a missing leader. */
 export const isNoLeader = guard<NoLeaderError>(ErrorCode.NO_LEADER);
+/** True when `e` is a push the sync server refused. */
+export const isSyncRejected = guard<SyncRejectedError>(ErrorCode.SYNC_REJECTED);
+/** True when `e` is credentials the sync server did not accept. */
+export const isUnauthorized = guard<UnauthorizedError>(ErrorCode.UNAUTHORIZED);
 
 function guard<T extends CairnError>(code: ErrorCode): (e: unknown) => e is T {
   return (e: unknown): e is T => isCairnError(e) && e.code === code;

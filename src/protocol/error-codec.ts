@@ -16,6 +16,8 @@ import {
   ReadOnlyQueryError,
   StorageUnavailableError,
   StoreClosedError,
+  SyncRejectedError,
+  UnauthorizedError,
   UpcastError,
   VersionConflictError,
   type ExpectedVersionValue,
@@ -86,6 +88,12 @@ export function deserializeError(s: SerializedError): CairnError {
       break;
     case ErrorCode.NO_LEADER:
       error = new NoLeaderError(s.message);
+      break;
+    case ErrorCode.SYNC_REJECTED:
+      error = new SyncRejectedError(s.message, typeof f.stream === 'string' ? f.stream : undefined);
+      break;
+    case ErrorCode.UNAUTHORIZED:
+      error = new UnauthorizedError(s.message);
       break;
     default:
       error = new InternalError(s.message);
