@@ -1,0 +1,179 @@
+/**
+ * Live wake-ups: `GET /v1/live` streams Server-Sent Events to each connected device, and
+ * pokes it whenever a pull may return something new for its tenant.
+ *
+ * Responsibilities and the interleavings they cover:
+ * - One LISTEN connection per instance. Every committed push sends one NOTIFY (payload: the
+ *   tenant), so a push on any instance behind a load balancer wakes the devices connected to
+ *   every other one.
+ * - Notifications are debounced for a few milliseconds per tenant, so a burst of pushes
+ *   costs one poke, not one per push.
+ * - A long transaction anywhere in the cluster holds the readers' horizon back: a device
+ *   poked for a push that committed behind it pulls nothing, and no further NOTIFY comes
+ *   when the long transaction ends. So while devices are connected a slow timer asks which
+ *   of their tenants have events above the horizon, pokes those on every tick, and pokes
+ *   once more when a tenant leaves that state. Nothing waits for ever.
+ * - When the LISTEN connection drops and comes back, notifications may have been lost:
+ *   every device is poked once.
+ * - A comment heartbeat keeps idle connections (and the proxies on their way) open; a device
+ *   that does not read its stream (its buffer grows past a limit) is disconnected.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LIVE_HEARTBEAT_MS, LiveEvent } from '../src/sync/protocol.ts';
+import type { SyncServerLog } from './log.ts';
+import { EVENTS_CHANNEL } from './store/append.ts';
+import { tenantsAboveHorizon } from './store/read.ts';
+import type { Storage } from './store/storage.ts';
+
+/** Timings of the live stream. */
+export interface LiveOptions {
+  /** How long notifications for one tenant are gathered into one poke (default 5 ms). */
+  debounceMs?: number;
+  /** How often the horizon is checked while devices are connected (default 1,000 ms). */
+  stallCheckMs?: number;
+  /** How often a heartbeat comment is sent (default 15 s). */
+  heartbeatMs?: number;
+}
+
+/** A device whose unread output passes this is too slow to keep. */
+const MAX_BUFFERED = 64 * 1024;
+
+const READY = `event: ${LiveEvent.Ready}\ndata: {}\n\n`;
+const POKE = `event: ${LiveEvent.Poke}\ndata: {}\n\n`;
+const HEARTBEAT = ': heartbeat\n\n';
+
+/** The live side of one server instance. */
+export class LiveHub {
+  readonly #storage: Storage;
+  readonly #log: SyncServerLog;
+  readonly #debounceMs: number;
+  readonly #stallCheckMs: number;
+  readonly #heartbeatMs: number;
+  readonly #clients = new Map<string, Set<ServerResponse>>();
+  readonly #pending = new Set<string>();
+  #debounce: ReturnType<typeof setTimeout> | undefined;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #stalled = new Set<string>();
+  #checking = false;
+  #unlisten: (() => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(storage: Storage, log: SyncServerLog, options: LiveOptions = {}) {
+    this.#storage = storage;
+    this.#log = log;
+    this.#debounceMs = options.debounceMs ?? 5;
+    this.#stallCheckMs = options.stallCheckMs ?? 1_000;
+    this.#heartbeatMs = options.heartbeatMs ?? LIVE_HEARTBEAT_MS;
+  }
+
+  /** Starts listening for commits. */
+  async start(): Promise<void> {
+    this.#unlisten = await this.#storage.listen(
+      EVENTS_CHANNEL,
+      (tenant) => this.#notified(tenant),
+      () => {
+        for (const tenant of this.#clients.keys()) this.#poke(tenant);
+      },
+    );
+  }
+
+  /** How many devices are connected. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#clients.values()) n += set.size;
+    return n;
+  }
+
+  /** Turns a request into a live stream for `tenant`, until either side closes it. */
+  attach(tenant: string, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void {
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no', // nginx: do not buffer the stream
+    });
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+    req.socket.setTimeout(0);
+    res.write(READY);
+    let set = this.#clients.get(tenant);
+    if (set === undefined) this.#clients.set(tenant, (set = new Set()));
+    set.add(res);
+    if (this.#timers.length === 0) this.#startTimers();
+    const detach = (): void => {
+      const current = this.#clients.get(tenant);
+      if (current?.delete(res) === true && current.size === 0) this.#clients.delete(tenant);
+      if (this.#clients.size === 0) this.#stopTimers();
+    };
+    res.once('close', detach);
+    res.on('error', detach);
+  }
+
+  /** Ends every stream and stops listening. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    this.#stopTimers();
+    for (const set of this.#clients.values()) for (const res of set) res.end();
+    this.#clients.clear();
+    await this.#unlisten?.();
+  }
+
+  #notified(tenant: string): void {
+    if (!this.#clients.has(tenant)) return;
+    this.#pending.add(tenant);
+    this.#debounce ??= setTimeout(() => {
+      this.#debounce = undefined;
+      const tenants = [...this.#pending];
+      this.#pending.clear();
+      for (const t of tenants) this.#poke(t);
+    }, this.#debounceMs);
+  }
+
+  #poke(tenant: string): void {
+    for (const res of this.#clients.get(tenant) ?? []) this.#write(res, POKE);
+  }
+
+  #write(res: ServerResponse, text: string): void {
+    if (res.writableEnded || res.destroyed) return;
+    if (res.writableLength > MAX_BUFFERED) {
+      res.destroy(); // it does not read what it is sent
+      return;
+    }
+    res.write(text);
+  }
+
+  #startTimers(): void {
+    this.#timers = [
+      setInterval(() => {
+        for (const set of this.#clients.values()) for (const res of set) this.#write(res, HEARTBEAT);
+      }, this.#heartbeatMs),
+      setInterval(() => void this.#checkHorizon(), this.#stallCheckMs),
+    ];
+    for (const t of this.#timers) t.unref();
+  }
+
+  #stopTimers(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#stalled.clear();
+  }
+
+  async #checkHorizon(): Promise<void> {
+    if (this.#checking || this.#clients.size === 0) return;
+    this.#checking = true;
+    try {
+      const above = new Set(await tenantsAboveHorizon(this.#storage, [...this.#clients.keys()]));
+      if (this.#closed) return;
+      for (const tenant of above) this.#poke(tenant);
+      for (const tenant of this.#stalled) if (!above.has(tenant)) this.#poke(tenant);
+      this.#stalled = above;
+    } catch (e) {
+      if (!this.#closed) this.#log.warn(`the live horizon check failed: ${(e as Error).message}`);
+    } finally {
+      this.#checking = false;
+    }
+  }
+}
