@@ -280,7 +280,9 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       closing ??= (async () => {
         const stopped = Promise.all([...servers].map((server) => new Promise<void>((ok) => server.close(() => ok()))));
         await live.close();
+        const slow = setTimeout(() => log.warn(`closing: waiting for ${inFlight.size} requests in flight`), 5_000);
         await Promise.allSettled([...inFlight]);
+        clearTimeout(slow);
         // Keep-alive connections left idle by the requests that just finished; then, after
         // a grace period, whatever a client still holds open.
         for (const server of servers) server.closeIdleConnections();
