@@ -10,9 +10,12 @@
  *   costs one poke, not one per push.
  * - A long transaction anywhere in the cluster holds the readers' horizon back: a device
  *   poked for a push that committed behind it pulls nothing, and no further NOTIFY comes
- *   when the long transaction ends. So while devices are connected a slow timer asks which
- *   of their tenants have events above the horizon, pokes those on every tick, and pokes
- *   once more when a tenant leaves that state. Nothing waits for ever.
+ *   when the long transaction ends. So each notified tenant is checked at once for events
+ *   above the horizon (cheap: an index probe), and while devices are connected a slow timer
+ *   checks all their tenants. A tenant found above the horizon is "stalled": poked on every
+ *   tick, and once more when it is no longer. Checking at notification time matters: a stall
+ *   shorter than the timer's period would otherwise slip between two ticks unseen, and its
+ *   devices would wait for the next push. Nothing waits for ever.
  * - When the LISTEN connection drops and comes back, notifications may have been lost:
  *   every device is poked once.
  * - A comment heartbeat keeps idle connections (and the proxies on their way) open; a device
@@ -53,7 +56,7 @@ export class LiveHub {
   readonly #pending = new Set<string>();
   #debounce: ReturnType<typeof setTimeout> | undefined;
   #timers: ReturnType<typeof setInterval>[] = [];
-  #stalled = new Set<string>();
+  readonly #stalled = new Set<string>();
   #checking = false;
   #unlisten: (() => Promise<void>) | undefined;
   #closed = false;
@@ -72,7 +75,10 @@ export class LiveHub {
       EVENTS_CHANNEL,
       (tenant) => this.#notified(tenant),
       () => {
-        for (const tenant of this.#clients.keys()) this.#poke(tenant);
+        for (const tenant of this.#clients.keys()) {
+          this.#poke(tenant);
+          this.#stalled.add(tenant); // what was missed may also be above the horizon
+        }
       },
     );
   }
@@ -129,7 +135,18 @@ export class LiveHub {
       const tenants = [...this.#pending];
       this.#pending.clear();
       for (const t of tenants) this.#poke(t);
+      void this.#checkNotified(tenants);
     }, this.#debounceMs);
+  }
+
+  /** Marks the tenants whose new events a pull cannot return yet, for the timer to follow up. */
+  async #checkNotified(tenants: string[]): Promise<void> {
+    try {
+      for (const tenant of await tenantsAboveHorizon(this.#storage, tenants)) this.#stalled.add(tenant);
+    } catch (e) {
+      for (const tenant of tenants) this.#stalled.add(tenant); // cannot tell: follow up anyway
+      if (!this.#closed) this.#log.warn(`the live horizon check failed: ${(e as Error).message}`);
+    }
   }
 
   #poke(tenant: string): void {
@@ -164,12 +181,20 @@ export class LiveHub {
   async #checkHorizon(): Promise<void> {
     if (this.#checking || this.#clients.size === 0) return;
     this.#checking = true;
+    // Tenants marked stalled while this check runs are left for the next one.
+    const before = [...this.#stalled];
     try {
       const above = new Set(await tenantsAboveHorizon(this.#storage, [...this.#clients.keys()]));
       if (this.#closed) return;
-      for (const tenant of above) this.#poke(tenant);
-      for (const tenant of this.#stalled) if (!above.has(tenant)) this.#poke(tenant);
-      this.#stalled = above;
+      for (const tenant of above) {
+        this.#stalled.add(tenant);
+        this.#poke(tenant);
+      }
+      for (const tenant of before) {
+        if (above.has(tenant)) continue;
+        this.#stalled.delete(tenant);
+        this.#poke(tenant); // the horizon has passed its events: one last wake
+      }
     } catch (e) {
       if (!this.#closed) this.#log.warn(`the live horizon check failed: ${(e as Error).message}`);
     } finally {
