@@ -138,7 +138,12 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   let closing: Promise<void> | undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new HttpError(400, new InvalidArgumentError('The request URL does not parse'));
+    }
     const method = req.method ?? 'GET';
     const endpoint = ENDPOINTS.get(url.pathname);
     if (endpoint === undefined) {
@@ -180,10 +185,15 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       if (value === undefined) continue;
       for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
     }
-    const host = req.headers.host ?? 'localhost';
+    let full: string;
+    try {
+      full = new URL(url.pathname + url.search, `http://${req.headers.host ?? 'localhost'}`).href;
+    } catch {
+      full = new URL(url.pathname + url.search, 'http://localhost').href; // a Host header that is not a host
+    }
     let access: SyncAccess | null;
     try {
-      access = await authorize!({ method, url: new URL(url.pathname + url.search, `http://${host}`).href, headers, token: bearerToken(req.headers.authorization) });
+      access = await authorize!({ method, url: full, headers, token: bearerToken(req.headers.authorization) });
     } catch (e) {
       log.warn(`authorize threw, answering 401: ${(e as Error)?.message ?? String(e)}`);
       access = null;
@@ -212,6 +222,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
         }
       }
     }
+    if (request.batches.length === 0) return { results: [] };
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await storage.transaction((tx) => appendPush(tx, access.tenant, request));

@@ -11,7 +11,7 @@
  * `read.ts` (pull and the live horizon check).
  */
 import { StorageUnavailableError } from '../../src/core/errors.ts';
-import { toNumber, type Storage } from './storage.ts';
+import { toNumber, type Queryable, type Storage } from './storage.ts';
 
 /** One schema change. */
 interface Migration {
@@ -77,6 +77,25 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 /**
+ * Refuses a log whose newest row has a transaction id the cluster has not reached yet. That
+ * happens when the database was restored from a dump into another cluster (pg_upgrade keeps
+ * the counter; a dump does not): new rows would then take smaller ids than old ones, and
+ * readers, who page by transaction id, would skip them. Cheap: one row by primary key.
+ */
+async function checkTransactionCounter(c: Queryable): Promise<void> {
+  const { rows } = await c.query<{ behind: boolean }>(`
+    SELECT e.tx >= pg_snapshot_xmax(pg_current_snapshot()) AS behind
+    FROM cairn_events AS e ORDER BY e.global_position DESC LIMIT 1`);
+  if (rows[0]?.behind === true) {
+    throw new StorageUnavailableError(
+      "The cluster's transaction counter is behind the transaction ids stored in cairn_events (was the database restored " +
+        'from a dump into another cluster?). Pulls would skip new events. Advance the counter past them ' +
+        '(pg_resetwal -x on the stopped cluster) or move the database with pg_upgrade, which keeps it.',
+    );
+  }
+}
+
+/**
  * The key of the advisory lock held while migrating (any constant will do, as long as every
  * instance uses the same one): 'cairn' in ASCII.
  */
@@ -117,6 +136,7 @@ export async function migrate(storage: Storage): Promise<{ serverId: string }> {
       }
       const row = (await c.query<{ id: string }>('SELECT id FROM cairn_server ORDER BY created_at LIMIT 1')).rows[0];
       if (row === undefined) throw new StorageUnavailableError('The table cairn_server is empty: the database is damaged');
+      await checkTransactionCounter(c);
       return { serverId: row.id };
     } finally {
       await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});

@@ -4,7 +4,8 @@
  * one wakes the live devices of the other.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { append, connect, createDatabase, ev, newClient, openLive, pushOf, startServer, type Running } from './helpers.ts';
+import { createSyncServer } from '../../server/index.ts';
+import { append, connect, createDatabase, ev, memoryLog, newClient, openLive, pushOf, startServer, type Running } from './helpers.ts';
 
 let db: string;
 let a: Running;
@@ -53,5 +54,32 @@ describe('two instances on one database', () => {
     const push = pushOf(newClient(), [append('lb-3', [ev(), ev()], 'no_stream')]);
     const first = await a.api.push(push);
     expect(await b.api.push(push)).toEqual(first);
+  });
+});
+
+describe('start-up checks', () => {
+  it('refuses a database migrated by a newer server', async () => {
+    const c = await connect(db);
+    onTestFinished(() => c.end());
+    await c.query("INSERT INTO cairn_migrations (version, name) VALUES (99, 'from the future')");
+    onTestFinished(() => c.query('DELETE FROM cairn_migrations WHERE version = 99').then(() => {}));
+    await expect(createSyncServer({ database: db, log: memoryLog() })).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(/migrated by a newer cairndb-server \(schema version 99/),
+    });
+  });
+
+  it('refuses a log whose transaction ids are ahead of the cluster (a dump restored elsewhere)', async () => {
+    const restored = await createDatabase();
+    const first = await startServer({ database: restored });
+    await first.server.close();
+    const c = await connect(restored);
+    onTestFinished(() => c.end());
+    await c.query(`INSERT INTO cairn_events (tenant, tx, id, stream, category, version, type, data, "timestamp", schema_version, client)
+      VALUES ('default', '9000000000000'::xid8, '01J00000000000000000000000', 'old-1', 'old', 1, 'T', '{}', 0, 1, 'c')`);
+    await expect(createSyncServer({ database: restored, log: memoryLog() })).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(/transaction counter is behind/),
+    });
   });
 });
