@@ -22,6 +22,7 @@
  *   that does not read its stream (its buffer grows past a limit) is disconnected.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StoreClosedError } from '../src/core/errors.ts';
 import { LIVE_HEARTBEAT_MS, LiveEvent } from '../src/sync/protocol.ts';
 import type { SyncServerLog } from './log.ts';
 import { EVENTS_CHANNEL } from './store/append.ts';
@@ -83,15 +84,9 @@ export class LiveHub {
     );
   }
 
-  /** How many devices are connected. */
-  get size(): number {
-    let n = 0;
-    for (const set of this.#clients.values()) n += set.size;
-    return n;
-  }
-
   /** Turns a request into a live stream for `tenant`, until either side closes it. */
   attach(tenant: string, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void {
+    if (this.#closed) throw new StoreClosedError('The sync server is shutting down');
     res.writeHead(200, {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
