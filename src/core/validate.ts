@@ -53,14 +53,16 @@ export function validateType(type: unknown, index: number): asserts type is stri
   if (!isWellFormed(type)) {
     throw new InvalidEventError(`Event ${index} has a type that is not well-formed Unicode (a lone surrogate)`, index);
   }
+  // NUL cannot be stored faithfully everywhere an event goes (PostgreSQL text, C strings).
+  if (type.includes('\u0000')) throw new InvalidEventError(`Event ${index} has a type that holds U+0000`, index);
 }
 
 /** Checks a routing key: null (none) or a non-empty, well-formed string. */
 export function validateRoutingKey(key: unknown): string | null {
   if (key === null || key === undefined) return null;
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_STREAM_LENGTH || !isWellFormed(key)) {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_STREAM_LENGTH || !isWellFormed(key) || key.includes('\u0000')) {
     throw new InvalidArgumentError(
-      `routingKey must be a non-empty, well-formed string of at most ${MAX_STREAM_LENGTH} characters`,
+      `routingKey must be a non-empty, well-formed string of at most ${MAX_STREAM_LENGTH} characters, without U+0000`,
     );
   }
   return key;
