@@ -66,6 +66,7 @@ export {
 } from '../core/errors.ts';
 export { ExpectedVersion } from '../core/types.ts';
 export type { Role } from '../protocol/api.ts';
+export type { CommitNotice } from '../core/notices.ts';
 export type {
   AppendManyEntry,
   AppendOptions,

@@ -131,6 +131,19 @@ export class Store<E extends EventMap = DefaultEventMap> {
     return () => void this.#roleListeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` after every commit to the store, from whichever tab, with the new head,
+   * the streams, types and tables it touched, and how long its transaction took. A notice
+   * is a hint to read, not the events themselves (use `subscribe` for those); after a leader
+   * handover one notice with `tables: ['*']` stands for whatever may have been missed.
+   * @example
+   * const off = store.onCommit((n) => console.log('head is now', n.head, `(${n.commitMs} ms)`));
+   */
+  onCommit(listener: (notice: CommitNotice) => void): () => void {
+    this.#open();
+    return this.#ctx.onCommit(listener);
+  }
+
   /** Appends events to one stream atomically; resolves once they are committed. */
   async append(stream: string, events: readonly EventInputOf<E>[], options?: AppendOptions): Promise<AppendResult> {
     const backend = this.#open();

@@ -140,10 +140,11 @@ const SCHEMA_TABLES = new Set(['sqlite_master', 'sqlite_temp_master', 'sqlite_sc
 const READ_PRAGMAS = new Set([
   'application_id', 'collation_list', 'compile_options', 'data_version', 'database_list', 'encoding',
   'foreign_key_list', 'freelist_count', 'function_list', 'index_info', 'index_list', 'index_xinfo',
-  'module_list', 'page_count', 'page_size', 'pragma_list', 'schema_version', 'table_info', 'table_list',
-  'table_xinfo', 'user_version',
+  'integrity_check', 'module_list', 'page_count', 'page_size', 'pragma_list', 'quick_check', 'schema_version',
+  'table_info', 'table_list', 'table_xinfo', 'user_version',
 ]);
 /** Of those, the ones whose argument names what to describe rather than a value to set. */
 const PRAGMAS_WITH_ARGUMENT = new Set([
-  'foreign_key_list', 'index_info', 'index_list', 'index_xinfo', 'table_info', 'table_list', 'table_xinfo',
+  'foreign_key_list', 'index_info', 'index_list', 'index_xinfo', 'integrity_check', 'quick_check', 'table_info',
+  'table_list', 'table_xinfo',
 ]);

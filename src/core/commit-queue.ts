@@ -40,6 +40,8 @@ export interface CommitQueueOptions {
   onTransactionLost?: () => void;
   /** Where the driver cannot say whether a transaction is open: whether a request's error took it with it. */
   endsTransaction?: (error: unknown) => boolean;
+  /** Told how long each committed transaction took, BEGIN to COMMIT, in ms, before its callbacks run. */
+  onCommitted?: (ms: number) => void;
 }
 
 interface Job {
@@ -67,6 +69,7 @@ export class CommitQueue {
   readonly #mapError: (e: unknown) => unknown;
   readonly #onLost: () => void;
   readonly #endsTransaction: (error: unknown) => boolean;
+  readonly #onCommitted: (ms: number) => void;
   #jobs: Job[] = [];
   #scheduled = false;
   #closed = false;
@@ -77,6 +80,7 @@ export class CommitQueue {
     this.#mapError = options.mapError ?? ((e) => e);
     this.#onLost = options.onTransactionLost ?? (() => {});
     this.#endsTransaction = options.endsTransaction ?? (() => false);
+    this.#onCommitted = options.onCommitted ?? (() => {});
   }
 
   /** Queues a write; `committed` runs with its result once its transaction has committed. */
@@ -107,8 +111,10 @@ export class CommitQueue {
     }
     let groupRetries = 1;
     for (;;) {
+      const started = performance.now();
       const attempt = this.#transaction(jobs);
       if (attempt.kind === 'committed') {
+        this.#onCommitted(performance.now() - started);
         this.#finish(jobs, attempt.outcomes);
         return;
       }

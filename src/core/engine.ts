@@ -151,6 +151,7 @@ class SqlEngine implements Engine {
     this.#queue = new CommitQueue(driver, {
       mapError: toCairnError,
       onTransactionLost: () => this.#projections.reloadAll(),
+      onCommitted: (ms) => this.#notices.timed(ms),
       endsTransaction: (e) => endsTransaction((e as { cause?: unknown }).cause ?? e),
       ...(options.schedule ? { schedule: options.schedule } : {}),
     });

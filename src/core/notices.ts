@@ -20,6 +20,8 @@ export interface CommitNotice {
    * `'*'` stands for every table, for a notice that cannot know (a resync after a handover).
    */
   tables: string[];
+  /** How long the transaction took, BEGIN to COMMIT, in ms (0 for a notice that is not of one commit). */
+  commitMs: number;
 }
 
 /** What a committed write adds to its drain's notice. */
@@ -36,6 +38,12 @@ export const ANY_TABLE = '*';
 export class CommitNotices {
   readonly #listeners = new Set<(notice: CommitNotice) => void>();
   #pending: { head: number; streams: Set<string>; types: Set<string>; tables: Set<string> } | undefined;
+  #commitMs = 0;
+
+  /** Records how long the drain's transaction took; its notice carries it. */
+  timed(ms: number): void {
+    this.#commitMs = ms;
+  }
 
   /** Calls `listener` after every commit that changed something; returns an unsubscribe function. */
   listen(listener: (notice: CommitNotice) => void): () => void {
@@ -61,7 +69,13 @@ export class CommitNotices {
   #send(): void {
     const p = this.#pending!;
     this.#pending = undefined;
-    const notice: CommitNotice = { head: p.head, streams: [...p.streams], types: [...p.types], tables: [...p.tables] };
+    const notice: CommitNotice = {
+      head: p.head,
+      streams: [...p.streams],
+      types: [...p.types],
+      tables: [...p.tables],
+      commitMs: this.#commitMs,
+    };
     for (const listener of this.#listeners) listener(notice);
   }
 }
