@@ -22,6 +22,7 @@ export async function openLeader(
   const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
   const engineOptions: EngineOptions = {
     maxEventBytes: config.maxEventBytes,
+    queryTimeout: config.queryTimeout,
     upcast: createUpcasting(options.upcasters, options.unknownEvents).upcast,
   };
   if (options.projections) engineOptions.projections = options.projections;

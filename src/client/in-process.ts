@@ -26,7 +26,11 @@ export async function openInProcess<E extends EventMap>(
         : `Storage '${config.storage}' is not available in a ${host.replace('-', ' ')}: OPFS sync access handles exist only in dedicated workers, and no dedicated worker can be started here. Open the store from a page or a dedicated worker, or use storage 'auto' or 'memory'`,
     );
   }
-  const engineOptions: EngineOptions = { maxEventBytes: config.maxEventBytes, upcast: upcasting.upcast };
+  const engineOptions: EngineOptions = {
+    maxEventBytes: config.maxEventBytes,
+    queryTimeout: config.queryTimeout,
+    upcast: upcasting.upcast,
+  };
   if (projections !== undefined) engineOptions.projections = projections;
   if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
   const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);

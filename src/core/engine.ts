@@ -35,7 +35,7 @@ import { CommitQueue } from './commit-queue.ts';
 import type { QueryOptions, QueryResult, SqlDriver, SqlValue } from './driver.ts';
 import { InternalError, InvalidArgumentError } from './errors.ts';
 import { appendEvents, headPosition, readBatch, readEventsById, readStreamEvents } from './event-log.ts';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_REBUILD_BATCH, MAX_EVENT_BYTES_LIMIT, MAX_PAGE_SIZE } from './limits.ts';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_QUERY_TIMEOUT, DEFAULT_REBUILD_BATCH, MAX_EVENT_BYTES_LIMIT, MAX_PAGE_SIZE } from './limits.ts';
 import { CommitNotices, type CommitNotice, type NoticePart } from './notices.ts';
 import { planPage, readPage } from './paging.ts';
 import { ProjectionRunner, type Projection, type ProjectionProgress } from './projection.ts';
@@ -142,7 +142,7 @@ class SqlEngine implements Engine {
   constructor(driver: SqlDriver, options: EngineOptions) {
     this.#maxEventBytes = checkLimit(options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, 'maxEventBytes', MAX_EVENT_BYTES_LIMIT);
     this.#batchSize = checkLimit(options.rebuildBatchSize ?? DEFAULT_REBUILD_BATCH, 'rebuildBatchSize', MAX_PAGE_SIZE);
-    this.#queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? 5000;
+    this.#queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT;
     this.#now = options.now ?? Date.now;
     this.#driver = driver;
     migrate(driver);

@@ -33,6 +33,7 @@ import {
   type SqlValue,
 } from './driver.ts';
 import { InternalError, InvalidArgumentError, QueryTimeoutError, ReadOnlyQueryError } from './errors.ts';
+import { DEFAULT_QUERY_TIMEOUT } from './limits.ts';
 
 /** Wraps an open oo1 database. The driver is a plain object of functions, so it can be wrapped with a spread. */
 export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): SqlDriver {
@@ -63,8 +64,6 @@ interface PreparedQuery extends Prepared {
 const QUERY_CACHE_SIZE = 64;
 /** How many SQLite VM steps run between two looks at a query's deadline. */
 const PROGRESS_STEPS = 1000;
-/** The default time budget of a query, in ms. */
-export const DEFAULT_QUERY_TIMEOUT = 5000;
 
 class SqliteWasmDriver implements SqlDriver {
   readonly #sqlite3: Sqlite3Static;

@@ -138,6 +138,9 @@ export interface EventsOptions {
   batchSize?: number;
 }
 
+/** Where following the log starts: the beginning (`'start'`), its current end (`'end'`), or after a position. */
+export type StartPosition = 'start' | 'end' | number;
+
 /** Where a store keeps its data. */
 export type StorageKind = 'opfs' | 'indexeddb' | 'memory';
 /** What `openStore` may be asked for. */

@@ -16,6 +16,7 @@
  *   second time: the first attempt's events are found and returned.
  */
 import { toStrictJson } from '../core/encode.ts';
+import { sleep } from '../core/time.ts';
 import { isUlid } from '../core/validate.ts';
 import { isVersionConflict } from '../core/errors.ts';
 import type {
@@ -273,8 +274,4 @@ export async function deriveIds(commandId: string, from: number, count: number):
     ids.push(id);
   }
   return ids;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -14,6 +14,8 @@ export interface OpenConfig {
   storage: StorageOption;
   durability: Durability;
   maxEventBytes: number;
+  /** The time budget of a query when the call gives none, in ms. */
+  queryTimeout: number;
   /** How long a request may wait for a leader before failing with NO_LEADER, in ms. */
   leaderTimeout: number;
 }
