@@ -7,15 +7,15 @@ import { createEngine, type Engine, type EngineOptions } from '../src/core/engin
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
 import { createUpcasting } from '../src/core/upcast.ts';
-import type { OpenConfig } from '../src/protocol/api.ts';
-import type { ServeOptions } from './index.ts';
-import type { LeaderServer } from './tabs.ts';
+import type { OpenConfig, PushMessages } from '../src/protocol/api.ts';
+import type { ServeOptions } from './serve-options.ts';
+import type { LeaderServer } from './tabs/index.ts';
 import { openDatabase } from './storage.ts';
 
 /** Opens the store's database and engine; `publish` receives every push meant for all tabs. */
 export async function openLeader(
   config: OpenConfig,
-  publish: (name: string, data: unknown) => void,
+  publish: <K extends keyof PushMessages>(name: K, data: PushMessages[K]) => void,
   options: Pick<ServeOptions, 'projections' | 'rebuildBatchSize' | 'upcasters' | 'unknownEvents'> = {},
 ): Promise<LeaderServer> {
   const sqlite3 = await loadSqlite();

@@ -25,8 +25,10 @@ export async function openInWorker<E extends EventMap>(
   // Every push, whichever tab's leader sent it, is dispatched by name: a push type added
   // to the worker reaches its listeners here without changes to this function.
   const pushListeners = new Map<string, Set<(data: unknown) => void>>();
-  const rpc = createRpcClient<WorkerApi>(worker, (message) => {
-    for (const listener of pushListeners.get(message.push) ?? []) listener(message.data);
+  const rpc = createRpcClient<WorkerApi>(worker, {
+    onPush: (message) => {
+      for (const listener of pushListeners.get(message.push) ?? []) listener(message.data);
+    },
   });
   const onPush: PushFeed = (name, listener) => {
     let set = pushListeners.get(name);

@@ -1,12 +1,12 @@
 /** The options of `openStore`, and their checks: a bad option fails at once, typed, before anything starts. */
 import type { SqlDriver } from '../core/driver.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_QUERY_TIMEOUT, MAX_EVENT_BYTES_LIMIT } from '../core/limits.ts';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_QUERY_TIMEOUT } from '../core/limits.ts';
 import type { Projection } from '../core/projection.ts';
 import { validateTimeout } from '../core/query-params.ts';
 import type { Durability, StorageOption } from '../core/types.ts';
 import type { UnknownEvents, Upcasters } from '../core/upcast.ts';
-import type { OpenConfig } from '../protocol/api.ts';
+import { parseOpenConfig, type OpenConfig } from '../protocol/api.ts';
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
@@ -46,9 +46,6 @@ export interface OpenStoreOptions {
 export const DEFAULT_LEADER_TIMEOUT = 10_000;
 
 
-const STORAGES: readonly StorageOption[] = ['auto', 'opfs', 'indexeddb', 'memory'];
-const DURABILITIES: readonly Durability[] = ['strict', 'relaxed'];
-
 /** Checks `openStore`'s options and turns them into what the engine (or worker) opens with. */
 export function openConfig(options: OpenStoreOptions): OpenConfig {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openStore needs its options: { name }');
@@ -56,20 +53,17 @@ export function openConfig(options: OpenStoreOptions): OpenConfig {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
     throw new InvalidArgumentError('openStore needs a name: a non-empty string of at most 200 characters');
   }
-  const storage = options.storage ?? 'auto';
-  if (!STORAGES.includes(storage)) throw new InvalidArgumentError(`Unknown storage ${JSON.stringify(storage)}; it is one of ${STORAGES.join(', ')}`);
-  const durability = options.durability ?? 'strict';
-  if (!DURABILITIES.includes(durability)) {
-    throw new InvalidArgumentError(`durability must be 'strict' or 'relaxed', got ${JSON.stringify(durability)}`);
-  }
-  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-  if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1 || maxEventBytes > MAX_EVENT_BYTES_LIMIT) {
-    throw new InvalidArgumentError(`maxEventBytes must be an integer from 1 to ${MAX_EVENT_BYTES_LIMIT}, got ${String(maxEventBytes)}`);
-  }
   const leaderTimeout = options.leaderTimeout ?? DEFAULT_LEADER_TIMEOUT;
   if (typeof leaderTimeout !== 'number' || !(leaderTimeout > 0) || !Number.isFinite(leaderTimeout)) {
     throw new InvalidArgumentError('leaderTimeout must be a positive number of milliseconds');
   }
-  const queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT;
-  return { name, storage, durability, maxEventBytes, leaderTimeout, queryTimeout };
+  // The worker checks the same config again when it receives it.
+  return parseOpenConfig({
+    name,
+    storage: options.storage ?? 'auto',
+    durability: options.durability ?? 'strict',
+    maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    leaderTimeout,
+    queryTimeout: validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT,
+  });
 }

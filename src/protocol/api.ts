@@ -5,6 +5,10 @@
  * Besides replies, a worker pushes `PushMessages` to its page (see `rpc.ts`, `push`).
  */
 import type { CommitNotice, Engine } from '../core/engine.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { MAX_EVENT_BYTES_LIMIT } from '../core/limits.ts';
+import { MAX_QUERY_TIMEOUT } from '../core/query-params.ts';
+import { push, type Endpoint } from './rpc.ts';
 import type { ProjectionProgress } from '../core/projection.ts';
 import type { Durability, StorageKind, StorageOption } from '../core/types.ts';
 
@@ -89,4 +93,43 @@ export interface PushMessages {
   leader: LeaderNotice;
   /** A projection's build moved on, finished or failed. */
   projection: ProjectionProgress;
+}
+
+/** Posts one of the pushes of `PushMessages`, typed by its name. */
+export function sendPush<K extends keyof PushMessages>(endpoint: Endpoint, name: K, data: PushMessages[K]): void {
+  push(endpoint, name, data);
+}
+
+const STORAGES: readonly string[] = ['auto', 'opfs', 'indexeddb', 'memory'];
+
+/** Checks an `OpenConfig` as the worker receives it (any script of the origin may post one). */
+export function parseOpenConfig(data: unknown): OpenConfig {
+  if (typeof data !== 'object' || data === null) throw new InvalidArgumentError('open needs its config');
+  const c = data as Record<string, unknown>;
+  const positive = (key: string, max: number): number => {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) {
+      throw new InvalidArgumentError(`${key} must be a number from 1 to ${max}, got ${String(v)}`);
+    }
+    return v;
+  };
+  if (typeof c.name !== 'string' || c.name.length === 0 || c.name.length > 200) {
+    throw new InvalidArgumentError('A store needs a name: a non-empty string of at most 200 characters');
+  }
+  if (typeof c.storage !== 'string' || !STORAGES.includes(c.storage)) {
+    throw new InvalidArgumentError(`Unknown storage ${JSON.stringify(c.storage)}; it is one of ${STORAGES.join(', ')}`);
+  }
+  if (c.durability !== 'strict' && c.durability !== 'relaxed') {
+    throw new InvalidArgumentError(`durability must be 'strict' or 'relaxed', got ${JSON.stringify(c.durability)}`);
+  }
+  const maxEventBytes = positive('maxEventBytes', MAX_EVENT_BYTES_LIMIT);
+  if (!Number.isSafeInteger(maxEventBytes)) throw new InvalidArgumentError('maxEventBytes must be an integer');
+  return {
+    name: c.name,
+    storage: c.storage as StorageOption,
+    durability: c.durability,
+    maxEventBytes,
+    leaderTimeout: positive('leaderTimeout', 24 * 3600_000),
+    queryTimeout: positive('queryTimeout', MAX_QUERY_TIMEOUT),
+  };
 }
