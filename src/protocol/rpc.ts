@@ -100,37 +100,100 @@ const ONLY_END = 'end';
 
 /** Connects to an API served with `serveRpc` on the other end of `endpoint`. */
 export function createRpcClient<Api>(endpoint: Endpoint, options: RpcClientOptions = {}): RpcClient<Api> {
-  const pending = new Map<number, Call>();
-  const target = options.target ?? (() => ONLY_END);
-  let nextId = 1;
-  let failure: Error | undefined;
+  const calls = new Calls(endpoint, options);
+  const remote = new Proxy({} as Remote<Api>, {
+    get(_target, op) {
+      // Never look like a promise: `await remote` must not call `remote.then`.
+      if (typeof op !== 'string' || op === 'then') return undefined;
+      return (...args: unknown[]) => calls.call(op, args);
+    },
+  });
+  return {
+    remote,
+    resend: () => calls.resend(),
+    takePending: () => calls.takePending(),
+    fail: (error) => calls.fail(error),
+    dispose: () => calls.dispose(),
+  };
+}
 
-  const listener = (event: MessageEvent): void => {
-    const msg = event.data as Partial<RpcResponse | RpcPush> | null;
+/** The calls of one client: sent, waiting for a target, or answered. */
+class Calls {
+  readonly #endpoint: Endpoint;
+  readonly #options: RpcClientOptions;
+  readonly #target: () => string | undefined;
+  readonly #pending = new Map<number, Call>();
+  readonly #listener = (event: MessageEvent): void => this.#receive(event.data);
+  #nextId = 1;
+  #failure: Error | undefined;
+
+  constructor(endpoint: Endpoint, options: RpcClientOptions) {
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.#target = options.target ?? (() => ONLY_END);
+    endpoint.addEventListener('message', this.#listener);
+  }
+
+  call(op: string, args: unknown[]): Promise<unknown> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const c: Call = { op, args, resolve, reject, timer: undefined, sentTo: undefined };
+      this.#pending.set(id, c);
+      this.#send(id, c);
+    });
+  }
+
+  resend(): void {
+    for (const [id, c] of this.#pending) this.#send(id, c);
+  }
+
+  takePending(): PendingCall[] {
+    const calls = [...this.#pending.values()];
+    for (const c of calls) clearTimeout(c.timer);
+    this.#pending.clear();
+    return calls.map(({ op, args, resolve, reject }) => ({ op, args, resolve, reject }));
+  }
+
+  fail(error: Error): void {
+    this.#failure ??= error;
+    for (const c of this.#pending.values()) {
+      clearTimeout(c.timer);
+      c.reject(error);
+    }
+    this.#pending.clear();
+  }
+
+  dispose(): void {
+    this.#endpoint.removeEventListener('message', this.#listener);
+    this.fail(new StoreClosedError());
+  }
+
+  #receive(data: unknown): void {
+    const msg = data as Partial<RpcResponse | RpcPush> | null;
     if (typeof msg !== 'object' || msg === null) return;
     if (msg.kind === 'push') {
-      if (typeof msg.push === 'string') options.onPush?.(msg as RpcPush);
+      if (typeof msg.push === 'string') this.#options.onPush?.(msg as RpcPush);
       return;
     }
     if (msg.kind !== 'reply' || typeof msg.id !== 'number') return;
-    const call = pending.get(msg.id);
+    const call = this.#pending.get(msg.id);
     if (call === undefined) return;
-    pending.delete(msg.id);
+    this.#pending.delete(msg.id);
     clearTimeout(call.timer);
     if (msg.ok === true) call.resolve((msg as { result: unknown }).result);
     else call.reject(deserializeError((msg as { error: unknown }).error));
-  };
-  endpoint.addEventListener('message', listener);
+  }
 
   /** Posts a call to the target, or starts its clock while there is none. */
-  function send(id: number, call: Call): void {
-    const to = target();
+  #send(id: number, call: Call): void {
+    const to = this.#target();
     if (to === undefined) {
       call.sentTo = undefined;
       call.timer ??= setTimeout(() => {
-        pending.delete(id);
-        call.reject(options.waitError?.() ?? new StoreClosedError('No one answered'));
-      }, options.waitTimeout ?? 10_000);
+        this.#pending.delete(id);
+        call.reject(this.#options.waitError?.() ?? new StoreClosedError('No one answered'));
+      }, this.#options.waitTimeout ?? 10_000);
       return;
     }
     clearTimeout(call.timer);
@@ -138,58 +201,13 @@ export function createRpcClient<Api>(endpoint: Endpoint, options: RpcClientOptio
     if (call.sentTo === to) return;
     call.sentTo = to;
     try {
-      endpoint.postMessage({ kind: 'request', id, op: call.op, args: call.args } satisfies RpcRequest);
+      this.#endpoint.postMessage({ kind: 'request', id, op: call.op, args: call.args } satisfies RpcRequest);
     } catch (e) {
       // The arguments cannot be cloned, or the channel is closed.
-      pending.delete(id);
+      this.#pending.delete(id);
       call.reject(e instanceof Error ? new InvalidArgumentError(`The call could not be sent: ${e.message}`, { cause: e }) : e);
     }
   }
-
-  function call(op: string, args: unknown[]): Promise<unknown> {
-    if (failure !== undefined) return Promise.reject(failure);
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      const c: Call = { op, args, resolve, reject, timer: undefined, sentTo: undefined };
-      pending.set(id, c);
-      send(id, c);
-    });
-  }
-
-  const remote = new Proxy({} as Remote<Api>, {
-    get(_target, op) {
-      // Never look like a promise: `await remote` must not call `remote.then`.
-      if (typeof op !== 'string' || op === 'then') return undefined;
-      return (...args: unknown[]) => call(op, args);
-    },
-  });
-
-  function fail(error: Error): void {
-    failure ??= error;
-    for (const c of pending.values()) {
-      clearTimeout(c.timer);
-      c.reject(error);
-    }
-    pending.clear();
-  }
-
-  return {
-    remote,
-    resend() {
-      for (const [id, c] of pending) send(id, c);
-    },
-    takePending() {
-      const calls = [...pending.values()];
-      for (const c of calls) clearTimeout(c.timer);
-      pending.clear();
-      return calls.map(({ op, args, resolve, reject }) => ({ op, args, resolve, reject }));
-    },
-    fail,
-    dispose() {
-      endpoint.removeEventListener('message', listener);
-      fail(new StoreClosedError());
-    },
-  };
 }
 
 /** Options of `serveRpc`. */
