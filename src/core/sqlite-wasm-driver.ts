@@ -128,7 +128,8 @@ class SqliteWasmDriver implements SqlDriver {
       this.#deadline = Date.now() + timeoutMs;
       try {
         return { rows: readAll<T>(q.stmt, q.columns), tables: q.tables };
-      } catch (e) {
+      } catch (thrown) {
+        const e = toSqlError(this.#sqlite3, thrown);
         if (isSqlError(e, 'INTERRUPT')) throw new QueryTimeoutError(timeoutMs);
         if (isSqlError(e, 'READONLY')) throw new ReadOnlyQueryError('store.query only reads, and this statement tried to write');
         throw e;

@@ -18,7 +18,7 @@
 import { toStrictJson } from '../core/encode.ts';
 import { sleep } from '../core/time.ts';
 import { isUlid } from '../core/validate.ts';
-import { isVersionConflict } from '../core/errors.ts';
+import { InvalidArgumentError, isVersionConflict } from '../core/errors.ts';
 import type {
   AppendResult,
   DefaultEventMap,
@@ -102,6 +102,7 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
   readonly #queues = new Map<string, Promise<unknown>>();
 
   constructor(store: AggregateStore<E>, definition: AggregateDefinition<S, C, E>) {
+    checkDefinition(definition);
     this.#def = Object.freeze({ ...definition });
     this.#store = store;
     this.category = definition.category;
@@ -234,6 +235,24 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
     });
     return run;
   }
+}
+
+function checkDefinition<S, C, E extends EventMap>(d: AggregateDefinition<S, C, E>): void {
+  if (typeof d !== 'object' || d === null) throw new InvalidArgumentError('An aggregate needs its definition');
+  if (typeof d.category !== 'string' || d.category.length === 0 || d.category.length > 100 || d.category.includes('-')) {
+    throw new InvalidArgumentError('An aggregate needs a category: a non-empty string without "-" of at most 100 characters');
+  }
+  if (typeof d.evolve !== 'function' || typeof d.decide !== 'function') {
+    throw new InvalidArgumentError(`Aggregate "${d.category}" needs evolve and decide functions`);
+  }
+  const positiveInteger = (value: unknown, what: string, min: number): void => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= min)) {
+      throw new InvalidArgumentError(`${what} must be an integer >= ${min}, got ${String(value)}`);
+    }
+  };
+  positiveInteger(d.snapshotEvery, 'snapshotEvery', 1);
+  positiveInteger(d.revision, 'revision', 1);
+  positiveInteger(d.retries, 'retries', 0);
 }
 
 function withCausation(metadata: Metadata | undefined, options: HandleOptions): Metadata {
