@@ -28,6 +28,7 @@ const EVENT_COLUMNS = [
   ['routing_key', 'routingKey'],
   ['timestamp', 'timestamp'],
   ['schema_version', 'schemaVersion'],
+  ['server_position', 'serverPosition'],
 ] as const satisfies readonly (readonly [string, keyof StoredEvent])[];
 
 /** `SELECT ${COLUMNS}` yields rows shaped as StoredEvents. */
@@ -97,6 +98,7 @@ export function appendEvents(db: SqlDriver, req: AppendRequest, now: number, ins
       inserted.push({
         id: e.id, stream: req.stream, category, version: actual + i + 1, position: first + i, type: e.type,
         data: e.data, metadata: e.metadata, routingKey: req.routingKey, timestamp: now, schemaVersion: e.schemaVersion,
+        serverPosition: null,
       }),
     );
   }
@@ -297,7 +299,7 @@ export function filteredQuery(
 }
 
 /** A row as `PACKED_ROW` lays it out. */
-type PackedRow = [string, string, string, number, number, string, string, string | null, string | null, number, number];
+type PackedRow = [string, string, string, number, number, string, string, string | null, string | null, number, number, number | null];
 
 /**
  * Runs `sql` (a SELECT of `COLUMNS`) and returns its rows, in position order (descending
@@ -333,7 +335,7 @@ function selectEvents(db: SqlDriver, sql: string, params: SqlValue[], backward: 
 function unpackRow(r: PackedRow): StoredEvent {
   return {
     id: r[0], stream: r[1], category: r[2], version: r[3], position: r[4], type: r[5],
-    data: r[6], metadata: r[7], routingKey: r[8], timestamp: r[9], schemaVersion: r[10],
+    data: r[6], metadata: r[7], routingKey: r[8], timestamp: r[9], schemaVersion: r[10], serverPosition: r[11],
   };
 }
 

@@ -276,6 +276,7 @@ function asRecorded<E extends EventMap>(e: AppendedEvent<E>, stream: string, cat
     routingKey: null,
     timestamp: Date.now(),
     schemaVersion: e.schemaVersion ?? 1,
+    serverPosition: null,
   } as unknown as RecordedEventOf<E>;
 }
 
