@@ -180,6 +180,56 @@ function replayedAppend(
   return { stream: req.stream, version: last.version, position: last.position, ids: req.events.map((e) => e.id) };
 }
 
+/** An event as the sync server holds it: at the server's version, with its server position. */
+export interface RemoteEvent {
+  id: string;
+  stream: string;
+  version: number;
+  type: string;
+  data: string;
+  metadata: string | null;
+  routingKey: string | null;
+  schemaVersion: number;
+  timestamp: number;
+  serverPosition: number;
+}
+
+const INSERT_REMOTE =
+  'INSERT INTO events (id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version, server_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Inserts an event of the server's at its version, confirmed; returns it as stored. */
+export function insertRemote(db: SqlDriver, e: RemoteEvent): StoredEvent {
+  const category = categoryOf(e.stream);
+  const { lastInsertRowid: position } = db.run(INSERT_REMOTE, [
+    e.id, e.stream, category, e.version, e.type, e.data, e.metadata, e.routingKey, e.timestamp, e.schemaVersion, e.serverPosition,
+  ]);
+  return {
+    id: e.id, stream: e.stream, category, version: e.version, position, type: e.type, data: e.data, metadata: e.metadata,
+    routingKey: e.routingKey, timestamp: e.timestamp, schemaVersion: e.schemaVersion, serverPosition: e.serverPosition,
+  };
+}
+
+/** Where an event is stored, and whether the server has confirmed it; undefined when it is not stored. */
+export function storedEvent(db: SqlDriver, id: string): { stream: string; version: number; serverPosition: number | null } | undefined {
+  const row = db.get<{ stream: string; version: number; server_position: number | null }>(
+    'SELECT stream, version, server_position FROM events WHERE id = ?',
+    [id],
+  );
+  return row === undefined ? undefined : { stream: row.stream, version: Number(row.version), serverPosition: row.server_position === null ? null : Number(row.server_position) };
+}
+
+/** Marks a local event as confirmed by the server, at its server position. */
+export function confirmEvent(db: SqlDriver, id: string, serverPosition: number): void {
+  db.run('UPDATE events SET server_position = ? WHERE id = ?', [serverPosition, id]);
+}
+
+/** Removes events by id (pending local ones, taken out of the log); returns how many went. */
+export function deleteEvents(db: SqlDriver, ids: readonly string[]): number {
+  let n = 0;
+  for (const id of ids) n += db.run('DELETE FROM events WHERE id = ?', [id]).changes;
+  return n;
+}
+
 /** Reads events by id, in the order given; ids that are not stored are left out. */
 export function readEventsById(db: SqlDriver, ids: readonly string[]): StoredEvent[] {
   const out: StoredEvent[] = [];

@@ -97,6 +97,7 @@ const MIGRATIONS: readonly string[] = [
      batch    TEXT    NOT NULL,
      command  TEXT,
      changes  BLOB,
+     ready    TEXT    NOT NULL,
      pushed   INTEGER NOT NULL DEFAULT 0,
      refused  TEXT
    );

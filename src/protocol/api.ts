@@ -53,7 +53,12 @@ export const ENGINE_OPS = [
   'readEvents',
   'loadAggregate',
   'saveSnapshot',
+  'conflicts',
+  'resolveConflict',
 ] as const;
+
+/** Engine operations only the leader's own sync runner calls: never served to pages or other tabs. */
+export const RUNNER_OPS = ['syncOpen', 'syncState', 'outbox', 'outboxPushed', 'applyPulled'] as const;
 
 /** One of `ENGINE_OPS`. */
 export type EngineOp = (typeof ENGINE_OPS)[number];
@@ -65,7 +70,7 @@ export function isEngineOp(op: unknown): op is EngineOp {
 
 // Every engine method is either forwarded or handled on purpose: adding one to the engine
 // without deciding how it crosses the boundary fails to compile here.
-type Unrouted = Exclude<keyof Engine, EngineOp | 'onCommit' | 'onProjectionProgress' | 'close'>;
+type Unrouted = Exclude<keyof Engine, EngineOp | (typeof RUNNER_OPS)[number] | 'onCommit' | 'onProjectionProgress' | 'close'>;
 const allRouted: [Unrouted] extends [never] ? true : Unrouted = true;
 void allRouted;
 
