@@ -12,7 +12,7 @@
  */
 import { StoreClosedError } from '../src/core/errors.ts';
 import {
-  ENGINE_OPS,
+  ROUTED_OPS,
   parseOpenConfig,
   sendPush,
   type OpenConfig,
@@ -76,7 +76,7 @@ export function serve(options: ServeOptions = {}): void {
     },
   } satisfies Pick<WorkerApi, 'open' | 'close'>;
   // Leader or follower, every engine operation takes the same path: `tabs` decides where it runs.
-  for (const op of ENGINE_OPS) {
+  for (const op of ROUTED_OPS) {
     api[op] = (...args: unknown[]) => need().call(op, args);
   }
   serveRpc(api, page);

@@ -7,7 +7,8 @@ import { createEngine, type Engine, type EngineOptions } from '../src/core/engin
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
 import { createUpcasting } from '../src/core/upcast.ts';
-import type { OpenConfig, PushMessages } from '../src/protocol/api.ts';
+import { isSyncOp, type OpenConfig, type PushMessages } from '../src/protocol/api.ts';
+import { startSync } from '../src/sync/service.ts';
 import type { ServeOptions } from './serve-options.ts';
 import type { LeaderServer } from './tabs/index.ts';
 import { openDatabase } from './storage.ts';
@@ -38,13 +39,21 @@ export async function openLeader(
   }
   engine.onCommit((notice) => publish('commit', notice));
   engine.onProjectionProgress((progress) => publish('projection', progress));
+  // One sync runner for every tab: the leader's; it hands over with the leadership.
+  const sync = await startSync(engine, config.sync, {
+    status: (status) => publish('sync', status),
+    conflicts: (ids) => publish('syncConflicts', ids),
+    tokenNeeded: () => publish('syncToken', null),
+  });
   return {
     storage: opened.storage,
     call(op, args) {
+      if (isSyncOp(op)) return (sync.api[op] as (...a: unknown[]) => Promise<unknown>)(...args);
       return (engine[op] as (...a: unknown[]) => Promise<unknown>)(...args);
     },
     head: () => engine.head(),
     async close() {
+      await sync.stop();
       await engine.close();
       opened.release();
     },

@@ -18,6 +18,7 @@ export async function openInWorker<E extends EventMap>(
   config: OpenConfig,
   upcasting: Upcasting,
   factory?: () => Worker,
+  syncToken?: () => string | undefined | Promise<string | undefined>,
 ): Promise<Store<E>> {
   const worker =
     factory?.() ??
@@ -82,6 +83,11 @@ export async function openInWorker<E extends EventMap>(
       },
       onRoleChange: (listener) => onPush('role', listener),
       onProjectionProgress: (listener) => onPush('projection', listener),
+      syncStatus: await rpc.remote.syncStatus(),
+      onSyncStatus: (listener) => onPush('sync', listener),
+      onSyncConflicts: (listener) => onPush('syncConflicts', listener),
+      onSyncTokenNeeded: (listener) => onPush('syncToken', listener),
+      ...(syncToken === undefined ? {} : { syncToken }),
       dispose,
     });
   } catch (e) {

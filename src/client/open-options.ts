@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_QUERY_TIMEOUT } from '../core/limits.ts';
 import type { Projection } from '../core/projection.ts';
 import { validateTimeout } from '../core/query-params.ts';
+import type { SyncFilter } from '../core/sync-log.ts';
 import type { Durability, StorageOption } from '../core/types.ts';
 import type { UnknownEvents, Upcasters } from '../core/upcast.ts';
 import { parseOpenConfig, type OpenConfig } from '../protocol/api.ts';
@@ -38,6 +39,11 @@ export interface OpenStoreOptions {
    * projections are registered in the worker instead: `serve({ projections })`.
    */
   projections?: readonly Projection[];
+  /**
+   * Sync with a server (`cairndb/server`): local appends are pushed when the network is
+   * there, and every device ends up with the server's events. See README "Sync".
+   */
+  sync?: SyncOptions;
   /** Outside a browser: how many events one projection rebuild batch applies (default 500). In a browser: `serve({ rebuildBatchSize })`. */
   rebuildBatchSize?: number;
 }
@@ -45,6 +51,22 @@ export interface OpenStoreOptions {
 /** How long a call waits for a leader by default, in ms. */
 export const DEFAULT_LEADER_TIMEOUT = 10_000;
 
+
+/** Options of a store's sync. */
+export interface SyncOptions {
+  /** The sync server's base URL, e.g. `https://sync.example.com`. */
+  url: string;
+  /** The user's bearer token, asked again whenever the server refuses the last one. */
+  token?: () => string | undefined | Promise<string | undefined>;
+  /** Which streams to sync: those of these categories, and these streams; all when absent. */
+  filter?: SyncFilter;
+  /** Keep a live connection open so that other devices' events arrive at once (default true). */
+  live?: boolean;
+  /** How often to sync without being told to, in ms (default 30 000). */
+  interval?: number;
+  /** Outside a browser only: the `fetch` to reach the server with (a proxy, a test's network). */
+  fetch?: typeof fetch;
+}
 
 /** Checks `openStore`'s options and turns them into what the engine (or worker) opens with. */
 export function openConfig(options: OpenStoreOptions): OpenConfig {
@@ -57,8 +79,15 @@ export function openConfig(options: OpenStoreOptions): OpenConfig {
   if (typeof leaderTimeout !== 'number' || !(leaderTimeout > 0) || !Number.isFinite(leaderTimeout)) {
     throw new InvalidArgumentError('leaderTimeout must be a positive number of milliseconds');
   }
+  const sync = options.sync;
+  if (sync !== undefined && sync.token !== undefined && typeof sync.token !== 'function') {
+    throw new InvalidArgumentError('sync.token must be a function that returns the token');
+  }
   // The worker checks the same config again when it receives it.
   return parseOpenConfig({
+    ...(sync === undefined
+      ? {}
+      : { sync: { url: sync.url, filter: sync.filter, live: sync.live, interval: sync.interval, token: sync.token !== undefined } }),
     name,
     storage: options.storage ?? 'auto',
     durability: options.durability ?? 'strict',

@@ -29,10 +29,10 @@ export async function openStore<E extends EventMap = DefaultEventMap>(options: O
         'In a browser, projections run in the worker: pass them to serve({ projections }) in your own worker',
       );
     }
-    return openInWorker<E>(config, upcasting, options.worker);
+    return openInWorker<E>(config, upcasting, options.worker, options.sync?.token);
   }
   // Loaded only where it is used, so a page's bundle carries no second SQLite.
   const { openInProcess } = await import('./in-process.ts');
-  return openInProcess<E>(config, upcasting, host, options.driver, options.projections, options.rebuildBatchSize);
+  return openInProcess<E>(config, upcasting, host, options.driver, options.projections, options.rebuildBatchSize, options.sync);
 }
 

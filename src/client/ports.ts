@@ -25,3 +25,17 @@ export type PushFeed = <K extends keyof PushMessages>(
   listener: (data: PushMessages[K]) => void,
 ) => () => void;
 
+
+/** A feed and the function that feeds it. */
+export function createFeed<T>(): { feed: Feed<T>; emit: (value: T) => void } {
+  const listeners = new Set<(value: T) => void>();
+  return {
+    feed: (listener) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    emit: (value) => {
+      for (const listener of listeners) listener(value);
+    },
+  };
+}

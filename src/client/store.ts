@@ -40,7 +40,8 @@ import type { CommitNotice } from '../core/engine.ts';
 import type { ConsumerInfo, DeadLetter } from '../core/checkpoints.ts';
 import type { QueryOptions, Row, SqlValue } from '../core/driver.ts';
 import type { ProjectionProgress } from '../core/projection.ts';
-import type { Role } from '../protocol/api.ts';
+import type { Role, SyncStatus } from '../protocol/api.ts';
+import { StoreSync, type Conflict } from './sync-handle.ts';
 import type { Backend, CommitFeed, Feed, RoleFeed } from './ports.ts';
 import {
   startConsumer,
@@ -70,6 +71,16 @@ export interface StoreContext {
   onProjectionProgress: Feed<ProjectionProgress>;
   /** Releases what the backend holds (a worker, a connection) once the engine is closed. */
   dispose: () => void;
+  /** The sync status when the store opened. */
+  syncStatus: SyncStatus;
+  /** Tells of each change of sync status. */
+  onSyncStatus: Feed<SyncStatus>;
+  /** Tells when sync found conflicts. */
+  onSyncConflicts: Feed<number[]>;
+  /** Tells when sync needs the user's token. */
+  onSyncTokenNeeded: Feed<null>;
+  /** The app's token function. */
+  syncToken?: () => string | undefined | Promise<string | undefined>;
 }
 
 /**
@@ -90,12 +101,27 @@ export class Store<E extends EventMap = DefaultEventMap> {
   /** Aborted by `close`: stops every subscription, consumer and watch of this store. */
   readonly #lifetime = new AbortController();
   #closing: Promise<void> | undefined;
+  /** The aggregates that decide their conflicted commands again, by category. */
+  readonly #redeciders = new Map<string, Aggregate<unknown, unknown, E>>();
+  /** Where the store's sync stands, and its conflicts. */
+  readonly sync: StoreSync;
 
   constructor(ctx: StoreContext) {
     this.#ctx = Object.freeze({ ...ctx });
     this.name = ctx.name;
     this.storage = ctx.storage;
     this.#role = ctx.role;
+    this.sync = new StoreSync(
+      {
+        backend: ctx.backend,
+        onStatus: ctx.onSyncStatus,
+        onConflicts: ctx.onSyncConflicts,
+        onTokenNeeded: ctx.onSyncTokenNeeded,
+        ...(ctx.syncToken === undefined ? {} : { token: ctx.syncToken }),
+        redecide: (conflict) => this.#redecide(conflict),
+      },
+      ctx.syncStatus,
+    );
     ctx.onRoleChange((role) => {
       // Told once per change, even if the worker were to repeat itself.
       if (role === this.#role) return;
@@ -199,10 +225,13 @@ export class Store<E extends EventMap = DefaultEventMap> {
       },
       readStream: (stream) => this.readStream(stream),
       readEvents: async (ids) => this.#decodeAll(await this.#open().readEvents(ids)),
-      append: (stream, events, expectedVersion) => this.append(stream, events, { expectedVersion }),
+      append: async (stream, events, expectedVersion, command) =>
+        this.#open().append(this.#encode(stream, events, { expectedVersion }), command),
       saveSnapshot: (stream, revision, version, state) => this.#open().saveSnapshot(stream, revision, version, state),
     };
-    return new Aggregate(store, definition);
+    const aggregate = new Aggregate(store, definition);
+    if (definition.onConflict === 'redecide') this.#redeciders.set(definition.category, aggregate as unknown as Aggregate<unknown, unknown, E>);
+    return aggregate;
   }
 
   /**
@@ -323,6 +352,16 @@ export class Store<E extends EventMap = DefaultEventMap> {
       this.#closing = this.#ctx.backend.close().finally(() => this.#ctx.dispose());
     }
     return this.#closing;
+  }
+
+  /** Decides a conflict's command again, if an aggregate of its category asked to; its events, or undefined. */
+  async #redecide(conflict: Conflict): Promise<unknown[] | undefined> {
+    const command = conflict.command;
+    const aggregate = command === null ? undefined : this.#redeciders.get(command.category);
+    if (command === null || aggregate === undefined) return undefined;
+    const result = await aggregate.handle(command.id, command.command, { commandId: command.commandId });
+    await this.#open().resolveConflict(conflict.id, 'discard');
+    return result.events;
   }
 
   #encode(stream: string, events: readonly EventInputOf<E>[], options: AppendOptions | undefined) {

@@ -376,7 +376,7 @@ class SqliteWasmDriver implements SqlDriver {
 
 /** Throws the SqlError of a failed C call. */
 function check(sqlite3: Sqlite3Static, rc: number, what: string): void {
-  if (rc !== 0) throw new SqlError(rcName(sqlite3, rc), `${what} failed`);
+  if (rc !== 0) throw new SqlError(rcName(sqlite3, rc), `${what} failed: ${rcName(sqlite3, rc)}`);
 }
 
 /** What sqlite-wasm threw, as a SqlError named by its (extended) result code; anything else as it is. */

@@ -44,6 +44,13 @@ export interface AggregateDefinition<S, C, E extends EventMap = DefaultEventMap>
   revision?: number;
   /** How many times to reload and decide again after a version conflict. Default 10. */
   retries?: number;
+  /**
+   * What to do when sync finds that a command made with a `commandId` conflicts with the
+   * server's events of its stream: `'redecide'` decides it again on the server's state (the
+   * outcome is told by `store.sync.onRedecided`); `'keep'` (the default) leaves the conflict
+   * to the app (`store.sync.conflicts()`).
+   */
+  onConflict?: 'redecide' | 'keep';
 }
 
 /** Options of `handle`. */
@@ -84,12 +91,20 @@ export interface AggregateCommand {
   send(options?: HandleOptions): Promise<unknown>;
 }
 
+/** What a command an aggregate appended was: kept with the write, so that sync can decide it again. */
+export interface AggregateOrigin {
+  category: string;
+  id: string;
+  command: unknown;
+  commandId: string;
+}
+
 /** What an aggregate needs of a store. */
 export interface AggregateStore<E extends EventMap> {
   load(stream: string, revision: number | null): Promise<{ snapshot: { version: number; state: string } | null; events: RecordedEventOf<E>[] }>;
   readStream(stream: string): Promise<RecordedEventOf<E>[]>;
   readEvents(ids: string[]): Promise<RecordedEventOf<E>[]>;
-  append(stream: string, events: EventInputOf<E>[], expectedVersion: number): Promise<AppendResult>;
+  append(stream: string, events: EventInputOf<E>[], expectedVersion: number, command?: AggregateOrigin): Promise<AppendResult>;
   saveSnapshot(stream: string, revision: number, version: number, state: string): Promise<void>;
 }
 
@@ -149,7 +164,8 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
       })) as EventInputOf<E>[];
       let result: AppendResult;
       try {
-        result = await this.#store.append(stream, events, version);
+        const origin = options.commandId === undefined ? undefined : { category: this.category, id, command, commandId: options.commandId };
+        result = await this.#store.append(stream, events, version, origin);
       } catch (e) {
         if (isVersionConflict(e) && attempt < retries) {
           // Another writer got there first; back off a little, with jitter, and decide again.
@@ -253,6 +269,9 @@ function checkDefinition<S, C, E extends EventMap>(d: AggregateDefinition<S, C, 
   positiveInteger(d.snapshotEvery, 'snapshotEvery', 1);
   positiveInteger(d.revision, 'revision', 1);
   positiveInteger(d.retries, 'retries', 0);
+  if (d.onConflict !== undefined && d.onConflict !== 'redecide' && d.onConflict !== 'keep') {
+    throw new InvalidArgumentError("onConflict must be 'redecide' or 'keep'");
+  }
 }
 
 function withCausation(metadata: Metadata | undefined, options: HandleOptions): Metadata {

@@ -5,16 +5,16 @@
  *   changes or goes, the client re-sends what the old one had not answered, or lets it wait
  *   (failing with NO_LEADER after the timeout). Event ids are fixed in the page before
  *   sending, so a re-sent append that had committed replays its first result.
- * - `serveFollowers`: a leader answers the engine operations (and nothing else) that reach
+ * - `serveFollowers`: a leader answers the engine's and sync's operations (nothing else) that reach
  *   its inbox, while it is still serving, each answer posted to the asking worker's inbox.
  */
-import { ENGINE_OPS, type EngineOp } from '../../src/protocol/api.ts';
+import { ROUTED_OPS, type RoutedOp } from '../../src/protocol/api.ts';
 import { createRpcClient, serveRpc, type Endpoint, type RpcClient } from '../../src/protocol/rpc.ts';
 import type { ForwardedReply, ForwardedRequest } from '../../src/protocol/tabs.ts';
 import type { TabChannels } from './channels.ts';
 
 /** The engine's operations, as a follower sees them across the tabs. */
-export type EngineCalls = Record<EngineOp, (...args: unknown[]) => unknown>;
+export type EngineCalls = Record<RoutedOp, (...args: unknown[]) => unknown>;
 
 /** A follower's RPC client to the current leader. */
 export function leaderLink(
@@ -47,7 +47,7 @@ export function leaderLink(
 export function serveFollowers(
   channels: TabChannels,
   serving: () => boolean,
-  run: (op: EngineOp, args: unknown[]) => Promise<unknown>,
+  run: (op: RoutedOp, args: unknown[]) => Promise<unknown>,
 ): (request: ForwardedRequest) => void {
   const listeners = new Set<(event: MessageEvent) => void>();
   const endpoint: Endpoint = {
@@ -55,9 +55,9 @@ export function serveFollowers(
     addEventListener: (_type, listener) => void listeners.add(listener),
     removeEventListener: (_type, listener) => void listeners.delete(listener),
   };
-  const api = Object.fromEntries(ENGINE_OPS.map((op) => [op, (...args: unknown[]) => run(op, args)]));
+  const api = Object.fromEntries(ROUTED_OPS.map((op) => [op, (...args: unknown[]) => run(op, args)]));
   serveRpc(api, endpoint, {
-    ops: ENGINE_OPS,
+    ops: ROUTED_OPS,
     // Not serving (stepping down): no answer, so the follower re-sends the call to the next leader.
     accept: () => serving(),
     reply: (request, response) => {

@@ -32,7 +32,7 @@
 import { NoLeaderError, StoreClosedError } from '../../src/core/errors.ts';
 import { sleep } from '../../src/core/time.ts';
 import type { StorageKind } from '../../src/core/types.ts';
-import type { EngineOp, LeaderNotice, OpenInfo, Role } from '../../src/protocol/api.ts';
+import type { RoutedOp, LeaderNotice, OpenInfo, Role } from '../../src/protocol/api.ts';
 import type { RpcClient } from '../../src/protocol/rpc.ts';
 import {
   leaderLockName,
@@ -52,7 +52,7 @@ export type { TabChannel, TabLocks, TabsPlatform } from './platform.ts';
 export interface LeaderServer {
   readonly storage: StorageKind;
   /** Runs one engine operation. */
-  call(op: EngineOp, args: unknown[]): Promise<unknown>;
+  call(op: RoutedOp, args: unknown[]): Promise<unknown>;
   /** The newest position in the log. */
   head(): Promise<number>;
   /** Commits what is queued, closes the database and lets go of its storage. */
@@ -82,7 +82,7 @@ export interface Tabs {
   /** Settles once this worker leads or knows who does: NO_LEADER if nobody does in time. */
   readonly ready: Promise<OpenInfo>;
   /** Runs an engine operation wherever the database is. */
-  call(op: EngineOp, args: unknown[]): Promise<unknown>;
+  call(op: RoutedOp, args: unknown[]): Promise<unknown>;
   /** Sends a push to every other tab (the leader's own page is the caller's business). */
   publish(name: string, data: unknown): void;
   /** Leader: commits what is queued and hands over. Follower: waits for its calls in flight. */
@@ -143,7 +143,7 @@ class Membership implements Tabs {
     this.#election.start();
   }
 
-  call(op: EngineOp, args: unknown[]): Promise<unknown> {
+  call(op: RoutedOp, args: unknown[]): Promise<unknown> {
     if (this.#closing !== undefined) return Promise.reject(new StoreClosedError());
     const result =
       this.#server !== undefined && this.#leader?.id === this.#self
@@ -207,7 +207,7 @@ class Membership implements Tabs {
     this.#leader = { id: this.#self, storage: server.storage };
     this.#setRole('leader');
     // The calls that waited go first, in the order they were made, ahead of any new one.
-    for (const call of this.#link.takePending()) runLocal(server, call.op as EngineOp, call.args).then(call.resolve, call.reject);
+    for (const call of this.#link.takePending()) runLocal(server, call.op as RoutedOp, call.args).then(call.resolve, call.reject);
     const head = await server.head().catch(() => 0);
     this.#channels.broadcast({ kind: 'leader', leader: this.#self, storage: server.storage, head });
     if (this.#ready.settled) this.#options.onLeader({ head });
@@ -371,7 +371,7 @@ function holdForever(locks: TabLocks | undefined, name: string): Promise<void> {
 }
 
 /** Calls the local engine; a synchronous throw becomes a rejection. */
-function runLocal(server: LeaderServer, op: EngineOp, args: unknown[]): Promise<unknown> {
+function runLocal(server: LeaderServer, op: RoutedOp, args: unknown[]): Promise<unknown> {
   try {
     return server.call(op, args);
   } catch (e) {
