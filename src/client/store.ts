@@ -119,6 +119,8 @@ export class Store<E extends EventMap = DefaultEventMap> {
         onTokenNeeded: ctx.onSyncTokenNeeded,
         ...(ctx.syncToken === undefined ? {} : { token: ctx.syncToken }),
         redecide: (conflict) => this.#redecide(conflict),
+        lockName: `cairn:${ctx.name}:sync-redecide`,
+        signal: this.#lifetime.signal,
       },
       ctx.syncStatus,
     );

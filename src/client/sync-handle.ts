@@ -17,6 +17,7 @@ import { InvalidArgumentError, messageOf } from '../core/errors.ts';
 import type { ConflictRecord } from '../core/engine.ts';
 import type { SyncStatus } from '../protocol/api.ts';
 import type { AppendResult, Metadata, RecordedEvent } from '../core/types.ts';
+import { acquireLock } from './locks.ts';
 import type { Backend, Feed } from './ports.ts';
 
 /** An event of a conflicted local write. */
@@ -70,6 +71,10 @@ export interface SyncPorts {
   token?: () => string | undefined | Promise<string | undefined>;
   /** Decides a conflict's command again, when an aggregate of its category asked to. */
   redecide(conflict: Conflict): Promise<unknown[] | undefined>;
+  /** The lock that lets one tab at a time decide conflicts again (every tab hears of them). */
+  lockName: string;
+  /** Aborted when the store closes. */
+  signal: AbortSignal;
 }
 
 /** The page's view of the store's sync. */
@@ -87,10 +92,15 @@ export class StoreSync {
       this.#status = status;
       for (const l of this.#statusListeners) l(status);
     });
-    ports.onConflicts(() => void this.#announce());
+    ports.onConflicts((ids) => void this.#found(new Set(ids)));
     ports.onTokenNeeded(() => void this.#giveToken());
+    if (initial.state === 'disabled') return;
     // The runner asked for a token while the store was opening, before anyone listened.
-    if (initial.state !== 'disabled') void this.#giveToken();
+    void this.#giveToken();
+    // Conflicts left from an earlier session: told (and decided again) once the app, which
+    // is still defining its listeners and aggregates, is done with this task.
+    const timer = setTimeout(() => void this.#found(undefined), 0);
+    ports.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   }
 
   /** Where sync stands: `disabled` (the store does not sync), `offline`, `connecting`, `syncing`, `idle` or `error`. */
@@ -122,7 +132,10 @@ export class StoreSync {
     return this.#ports.backend.resolveConflict(id, resolution);
   }
 
-  /** Calls `listener` with the conflicts found each time some are; returns a function that stops it. */
+  /**
+   * Calls `listener` with the conflicts found each time some are, and once just after the
+   * store opens with those still listed from before; returns a function that stops it.
+   */
   onConflict(listener: (conflicts: Conflict[]) => void): () => void {
     this.#conflictListeners.add(listener);
     return () => void this.#conflictListeners.delete(listener);
@@ -134,20 +147,39 @@ export class StoreSync {
     return () => void this.#redecidedListeners.delete(listener);
   }
 
-  async #announce(): Promise<void> {
-    const conflicts = await this.conflicts().catch(() => []);
-    if (conflicts.length === 0) return;
-    for (const l of this.#conflictListeners) l(conflicts);
-    for (const conflict of conflicts) {
-      let events: unknown[] | undefined;
-      try {
-        events = await this.#ports.redecide(conflict);
-      } catch (error) {
-        for (const l of this.#redecidedListeners) l({ conflict, error });
-        continue;
+  /** Tells the listeners of the conflicts `ids` (all listed ones if undefined), then decides them again. */
+  async #found(ids: Set<number> | undefined): Promise<void> {
+    const listed = await this.conflicts().catch(() => []);
+    const found = ids === undefined ? listed : listed.filter((c) => ids.has(c.id));
+    if (found.length === 0) return;
+    for (const l of this.#conflictListeners) l(found);
+    if (found.some((c) => c.command !== null)) await this.#redecideAll(new Set(found.map((c) => c.id)));
+  }
+
+  /**
+   * Decides the commands of the conflicts `ids` again, one tab at a time: each tab hears of
+   * every conflict, and the one that takes the lock second finds them resolved.
+   */
+  async #redecideAll(ids: Set<number>): Promise<void> {
+    const release = await acquireLock(this.#ports.lockName, this.#ports.signal).catch(() => undefined);
+    if (release === undefined) return;
+    try {
+      const still = (await this.conflicts()).filter((c) => ids.has(c.id));
+      for (const conflict of still) {
+        let events: unknown[] | undefined;
+        try {
+          events = await this.#ports.redecide(conflict);
+        } catch (error) {
+          for (const l of this.#redecidedListeners) l({ conflict, error });
+          continue;
+        }
+        if (events === undefined) continue;
+        for (const l of this.#redecidedListeners) l({ conflict, events });
       }
-      if (events === undefined) continue;
-      for (const l of this.#redecidedListeners) l({ conflict, events });
+    } catch {
+      // The store closed meanwhile: the next session decides what is left.
+    } finally {
+      release();
     }
   }
 

@@ -212,9 +212,14 @@ class SqlEngine implements Engine {
   async append(req: AppendRequest, command?: OutboxCommand): Promise<AppendResult> {
     validateEncodedAppend(req, this.#maxEventBytes);
     const origin = validateCommand(command);
+    let queued = false;
     return this.#write(
-      () => this.#localWrite([req], origin)[0]!,
-      (result) => ({ head: result.position, streams: [req.stream], types: req.events.map((e) => e.type) }),
+      () => {
+        const result = this.#localWrite([req], origin)[0]!;
+        queued = this.#sync.takeQueued();
+        return result;
+      },
+      (result) => ({ head: result.position, streams: [req.stream], types: req.events.map((e) => e.type), queued }),
       () => this.#appendTables(),
     );
   }
@@ -226,9 +231,14 @@ class SqlEngine implements Engine {
     for (const req of reqs) validateEncodedAppend(req, this.#maxEventBytes);
     validateDistinctIds(reqs);
     const origin = validateCommand(command);
+    let queued = false;
     return this.#write(
-      () => this.#localWrite(reqs, origin),
-      (results) => describeAppends(reqs, results),
+      () => {
+        const results = this.#localWrite(reqs, origin);
+        queued = this.#sync.takeQueued();
+        return results;
+      },
+      (results) => ({ ...describeAppends(reqs, results), queued }),
       () => this.#appendTables(),
     );
   }
@@ -395,17 +405,21 @@ class SqlEngine implements Engine {
   async resolveConflict(id: number, resolution: 'rebase' | 'discard'): Promise<AppendResult[]> {
     if (!Number.isSafeInteger(id)) throw new InvalidArgumentError('A conflict id is an integer');
     if (resolution !== 'rebase' && resolution !== 'discard') throw new InvalidArgumentError("A conflict is resolved with 'rebase' or 'discard'");
+    let queued = false;
     const results = await this.#write(
       () => {
+        queued = false;
         const conflict = readConflicts(this.#driver).find((c) => c.id === id);
         if (conflict === undefined) throw new InvalidArgumentError(`There is no conflict ${id}`);
         removeConflict(this.#driver, id);
         if (resolution === 'discard') return [];
         // After the server's events: each stream at its version now.
         const reqs = conflict.appends.map((a) => ({ ...toRequest(a), expectedVersion: streamVersion(this.#driver, a.stream) }));
-        return this.#localWrite(reqs, conflict.command);
+        const appended = this.#localWrite(reqs, conflict.command);
+        queued = this.#sync.takeQueued();
+        return appended;
       },
-      (results) => (results.length === 0 ? { head: headPosition(this.#driver) } : describeAppends([], results)),
+      (results) => (results.length === 0 ? { head: headPosition(this.#driver) } : { ...describeAppends([], results), queued }),
       () => ['cairn_conflicts', ...this.#appendTables()],
     );
     return results;

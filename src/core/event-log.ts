@@ -209,6 +209,37 @@ export function insertRemote(db: SqlDriver, e: RemoteEvent): StoredEvent {
   };
 }
 
+/**
+ * The server's events, packed into one JSON text and inserted with one statement (as local
+ * appends of several events are), skipping any already stored. Params: ?1 the packed events
+ * `[[id, stream, category, version, type, data, metadata, routingKey, timestamp, schemaVersion, serverPosition], ...]`.
+ */
+const INSERT_REMOTE_PACKED = `INSERT INTO events (id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version, server_position)
+  SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5, e.value ->> 6, e.value ->> 7,
+         e.value ->> 8, e.value ->> 9, e.value ->> 10
+  FROM json_each(?1) AS e WHERE NOT EXISTS (SELECT 1 FROM events x WHERE x.id = e.value ->> 0) ORDER BY e.key`;
+
+/** Inserts the server's events not stored yet, in order; returns those it inserted, as stored. */
+export function insertRemoteBatch(db: SqlDriver, events: readonly RemoteEvent[]): StoredEvent[] {
+  if (events.length === 0) return [];
+  const fresh = events.length < PACK_FROM ? events.filter((e) => storedEvent(db, e.id) === undefined) : undefined;
+  if (fresh !== undefined) return fresh.map((e) => insertRemote(db, e));
+  const packed = JSON.stringify(
+    events.map((e) => [e.id, e.stream, categoryOf(e.stream), e.version, e.type, e.data, e.metadata, e.routingKey, e.timestamp, e.schemaVersion, e.serverPosition]),
+  );
+  const before = headPosition(db);
+  let changes: number;
+  try {
+    changes = db.run(INSERT_REMOTE_PACKED, [packed]).changes;
+  } catch (e) {
+    if (!isTooBig(e)) throw e;
+    return events.filter((x) => storedEvent(db, x.id) === undefined).map((x) => insertRemote(db, x));
+  }
+  if (changes === 0) return [];
+  // One writer: the new rows are the ones after the head as it was.
+  return readFiltered(db, {}, before, false, changes);
+}
+
 /** Where an event is stored, and whether the server has confirmed it; undefined when it is not stored. */
 export function storedEvent(db: SqlDriver, id: string): { stream: string; version: number; serverPosition: number | null } | undefined {
   const row = db.get<{ stream: string; version: number; server_position: number | null }>(

@@ -22,6 +22,8 @@ export interface CommitNotice {
   tables: string[];
   /** How long the transaction took, BEGIN to COMMIT, in ms (0 for a notice that is not of one commit). */
   commitMs: number;
+  /** True when a local write of it waits to be pushed to the sync server. */
+  queued?: boolean;
 }
 
 /** What a committed write adds to its drain's notice. */
@@ -29,6 +31,7 @@ export interface NoticePart {
   head: number;
   streams?: readonly string[];
   types?: readonly string[];
+  queued?: boolean;
 }
 
 /** In a notice's `tables`: any table may have changed. */
@@ -37,7 +40,7 @@ export const ANY_TABLE = '*';
 /** Collects the parts of one drain's notice and sends it to the listeners. */
 export class CommitNotices {
   readonly #listeners = new Set<(notice: CommitNotice) => void>();
-  #pending: { head: number; streams: Set<string>; types: Set<string>; tables: Set<string> } | undefined;
+  #pending: { head: number; streams: Set<string>; types: Set<string>; tables: Set<string>; queued: boolean } | undefined;
   #commitMs = 0;
 
   /** Records how long the drain's transaction took; its notice carries it. */
@@ -56,7 +59,7 @@ export class CommitNotices {
     if (this.#listeners.size === 0) return;
     let pending = this.#pending;
     if (pending === undefined) {
-      pending = { head: 0, streams: new Set(), types: new Set(), tables: new Set() };
+      pending = { head: 0, streams: new Set(), types: new Set(), tables: new Set(), queued: false };
       this.#pending = pending;
       queueMicrotask(() => this.#send());
     }
@@ -64,6 +67,7 @@ export class CommitNotices {
     for (const s of part.streams ?? []) pending.streams.add(s);
     for (const t of part.types ?? []) pending.types.add(t);
     for (const t of tables) pending.tables.add(t);
+    if (part.queued === true) pending.queued = true;
   }
 
   #send(): void {
@@ -75,6 +79,7 @@ export class CommitNotices {
       types: [...p.types],
       tables: [...p.tables],
       commitMs: this.#commitMs,
+      ...(p.queued ? { queued: true } : {}),
     };
     for (const listener of this.#listeners) listener(notice);
   }

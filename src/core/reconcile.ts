@@ -34,6 +34,7 @@ import {
   confirmEvent,
   deleteEvents,
   insertRemote,
+  insertRemoteBatch,
   storedEvent,
   streamVersion,
   type RemoteEvent,
@@ -80,6 +81,7 @@ export class LocalSync {
   readonly #db: SqlDriver;
   readonly #projections: ProjectionRunner;
   #filter: SyncFilter | undefined;
+  #queued = false;
 
   constructor(db: SqlDriver, projections: ProjectionRunner) {
     this.#db = db;
@@ -127,8 +129,18 @@ export class LocalSync {
       if ((done.inserted[i] ?? []).length === 0) return;
       appends.push({ ...outboxAppend(req, at), ...(this.#syncs(req.stream) ? {} : { local: true }) });
     });
-    if (appends.some((a) => a.local !== true)) addToOutbox(this.#db, appends, command, changeset, ready);
+    if (appends.some((a) => a.local !== true)) {
+      addToOutbox(this.#db, appends, command, changeset, ready);
+      this.#queued = true;
+    }
     return done.result;
+  }
+
+  /** Whether the last local write queued something for the server (and forgets it). */
+  takeQueued(): boolean {
+    const queued = this.#queued;
+    this.#queued = false;
+    return queued;
   }
 
   /** Records the server's answers to a push. */
@@ -153,13 +165,9 @@ export class LocalSync {
 
   /** Appends the server's events, skipping any already here (confirmed); returns how many went in. */
   #insertAll(events: readonly RemoteEvent[]): number {
-    let n = 0;
-    for (const e of events) {
-      if (storedEvent(this.#db, e.id) !== undefined) continue;
-      this.#projections.apply([insertRemote(this.#db, e)]);
-      n++;
-    }
-    return n;
+    const inserted = insertRemoteBatch(this.#db, events);
+    this.#projections.apply(inserted);
+    return inserted.length;
   }
 
   /**
@@ -194,14 +202,8 @@ export class LocalSync {
     for (const e of earlier) db.run('UPDATE events SET server_position = NULL WHERE id = ?', [e.id]);
     const rebuild = new Set(this.#lift(tail));
     for (const e of earlier) this.#projections.apply([insertRemote(db, e)]);
-    const page = new Set<string>();
-    let inserted = 0;
-    for (const e of events) {
-      page.add(e.id);
-      if (storedEvent(db, e.id) !== undefined) continue;
-      this.#projections.apply([insertRemote(db, e)]);
-      inserted++;
-    }
+    const page = new Set(events.map((e) => e.id));
+    const inserted = this.#insertAll(events);
     const outcome = this.#placeAgain(tail, page, at);
     const restart = [...rebuild];
     if (restart.length > 0) this.#projections.restart(restart);

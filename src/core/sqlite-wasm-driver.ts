@@ -181,7 +181,33 @@ class SqliteWasmDriver implements SqlDriver {
     return this.#sqlite3.capi.sqlite3_get_autocommit(this.#db) === 0;
   }
 
+  /**
+   * A session takes the connection's one pre-update hook for itself while it records, and
+   * removes it when deleted: meanwhile the tables written are told from the update hook
+   * (rowid tables) and the changeset (every table with a primary key, WITHOUT ROWID ones
+   * included), and the row hook is put back afterwards.
+   */
   record<T>(fn: () => T, include: (table: string) => boolean): { result: T; changeset: Uint8Array } {
+    const { capi } = this.#sqlite3;
+    const written = new Set<string>();
+    const tracking = this.#hooked;
+    try {
+      const recorded = this.#recordSession(() => {
+        if (tracking) capi.sqlite3_update_hook(this.#db, (_ctx, _op, _dbName, table) => void written.add(table), 0);
+        return fn();
+      }, include);
+      if (tracking) for (const table of changesetTables(this.#sqlite3, recorded.changeset)) written.add(table);
+      return recorded;
+    } finally {
+      if (tracking) {
+        capi.sqlite3_update_hook(this.#db, 0 as never, 0);
+        this.#installRowHook();
+        for (const table of written) this.#changed(table);
+      }
+    }
+  }
+
+  #recordSession<T>(fn: () => T, include: (table: string) => boolean): { result: T; changeset: Uint8Array } {
     const { capi, wasm } = this.#sqlite3;
     this.#include = include;
     this.#sessionFilter ??= wasm.installFunction('ipp', (_ctx: number, table: number) => (this.#include(wasm.cstrToJs(table) ?? '') ? 1 : 0));
@@ -244,14 +270,21 @@ class SqliteWasmDriver implements SqlDriver {
     this.#rowListeners.add(listener);
     if (!this.#hooked) {
       this.#hooked = true;
-      // The package's typings omit the hook's context argument, which the binding requires.
-      const setHook = this.#sqlite3.capi.sqlite3_preupdate_hook as unknown as PreUpdateHookSetter;
-      setHook(this.#db, (_ctx, _db, _op, _dbName, table) => {
-        const name = table.toLowerCase();
-        for (const l of this.#rowListeners) l(name);
-      }, 0);
+      this.#installRowHook();
     }
     return () => void this.#rowListeners.delete(listener);
+  }
+
+  /** SQLite's pre-update hook, reporting the table of every row change to the listeners. */
+  #installRowHook(): void {
+    // The package's typings omit the hook's context argument, which the binding requires.
+    const setHook = this.#sqlite3.capi.sqlite3_preupdate_hook as unknown as PreUpdateHookSetter;
+    setHook(this.#db, (_ctx, _db, _op, _dbName, table) => this.#changed(table), 0);
+  }
+
+  #changed(table: string): void {
+    const name = table.toLowerCase();
+    for (const l of this.#rowListeners) l(name);
   }
 
   close(): void {
@@ -371,6 +404,34 @@ class SqliteWasmDriver implements SqlDriver {
       wasm.pstack.restore(stack);
       wasm.dealloc(pSql);
     }
+  }
+}
+
+/** The tables a changeset touches. */
+function changesetTables(sqlite3: Sqlite3Static, changeset: Uint8Array): Set<string> {
+  const tables = new Set<string>();
+  if (changeset.length === 0) return tables;
+  const { capi, wasm } = sqlite3;
+  const stack = wasm.pstack.pointer;
+  const pIn = wasm.alloc(changeset.length);
+  try {
+    wasm.heap8u().set(changeset, Number(pIn));
+    const ppIter = wasm.pstack.allocPtr();
+    check(sqlite3, capi.sqlite3changeset_start(ppIter, changeset.length, pIn), 'sqlite3changeset_start');
+    const pIter = wasm.peekPtr(ppIter);
+    const pzTab = wasm.pstack.allocPtr();
+    const pnCol = wasm.pstack.alloc(4);
+    const pOp = wasm.pstack.alloc(4);
+    const pIndirect = wasm.pstack.alloc(4);
+    while (capi.sqlite3changeset_next(pIter) === capi.SQLITE_ROW) {
+      capi.sqlite3changeset_op(pIter, pzTab, pnCol, pOp, pIndirect);
+      tables.add(wasm.cstrToJs(wasm.peekPtr(pzTab)) ?? '');
+    }
+    capi.sqlite3changeset_finalize(pIter);
+    return tables;
+  } finally {
+    wasm.dealloc(pIn);
+    wasm.pstack.restore(stack);
   }
 }
 

@@ -14,7 +14,7 @@ import { openStore, type Projection, type Store } from '../../src/client/index.t
 import type { SqlDriver } from '../../src/core/driver.ts';
 import { createSqliteWasmDriver } from '../../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../../src/core/sqlite-wasm.ts';
-import { createDatabase, startServer, type Running } from './helpers.ts';
+import { createDatabase, startServer, until, type Running } from './helpers.ts';
 
 let server: Running;
 const TOKEN = 'device-token';
@@ -105,8 +105,9 @@ describe('devices syncing through the server', () => {
     await expect(a.store.sync.now()).rejects.toMatchObject({ code: 'SYNC_UNAVAILABLE' });
     expect(a.store.sync.status).toMatchObject({ state: 'offline', pending: 1 });
     expect((await a.store.readStream(s))[0]!.serverPosition).toBeNull();
-    a.online = b.online = true;
-    await a.store.sync.now();
+    a.online = true;
+    await a.store.sync.now(); // first: b's retries wait for its network
+    b.online = true;
     await b.store.sync.now();
     await a.store.sync.now();
     expect(await a.log()).toEqual(await b.log());
@@ -124,8 +125,9 @@ describe('devices syncing through the server', () => {
     a.online = b.online = false;
     await a.store.append(s, [{ type: 'ItemAdded', data: 'a1' }, { type: 'ItemAdded', data: 'a2' }]);
     await b.store.append(s, [{ type: 'ItemAdded', data: 'b1' }]);
-    a.online = b.online = true;
-    await a.store.sync.now();
+    a.online = true;
+    await a.store.sync.now(); // first: b's retries wait for its network
+    b.online = true;
     await b.store.sync.now(); // pulls a1, a2 first: b1 moves after them, to version 3
     await a.store.sync.now();
     const logA = await a.log();
@@ -150,9 +152,10 @@ describe('devices syncing through the server', () => {
     await a.store.append(s, [{ type: 'ItemAdded', data: 'from a' }], { expectedVersion: 1 });
     await b.store.append(s, [{ type: 'ItemAdded', data: 'from b' }], { expectedVersion: 1 });
     await b.store.append(other, [{ type: 'ItemAdded', data: 'elsewhere' }]);
-    a.online = b.online = true;
-    await a.store.sync.now();
     const announced = new Promise((resolve) => b.store.sync.onConflict(resolve));
+    a.online = true;
+    await a.store.sync.now(); // first: b's retries wait for its network
+    b.online = true;
     await b.store.sync.now();
     const [conflict] = await b.store.sync.conflicts();
     expect(await announced).toHaveLength(1);
@@ -183,8 +186,9 @@ describe('devices syncing through the server', () => {
     await b.store.append(s, [{ type: 'ItemAdded', data: 'b1' }], { expectedVersion: 'no_stream' });
     await b.store.append(s, [{ type: 'ItemAdded', data: 'b2' }], { expectedVersion: 1 }); // on top of b1
     await b.store.append(s, [{ type: 'ItemAdded', data: 'b3' }]); // 'any'
-    a.online = b.online = true;
-    await a.store.sync.now();
+    a.online = true;
+    await a.store.sync.now(); // first: b's retries wait for its network
+    b.online = true;
     await b.store.sync.now();
     const conflicts = await b.store.sync.conflicts();
     expect(conflicts.map((c) => c.events.map((e) => e.data))).toEqual([['b1'], ['b2']]);
@@ -236,9 +240,10 @@ describe('devices syncing through the server', () => {
     a.online = b.online = false;
     await cartsA.handle(id, { max: 5 }, { commandId: `${id}-a` });
     await cartsB.handle(id, { max: 5 }, { commandId: `${id}-b` });
-    a.online = b.online = true;
-    await a.store.sync.now();
     const redecided = new Promise<unknown>((resolve) => b.store.sync.onRedecided(resolve));
+    a.online = true;
+    await a.store.sync.now(); // first: b's retries wait for its network
+    b.online = true;
     await b.store.sync.now();
     const outcome = (await redecided) as { events?: { data: unknown }[] };
     expect(outcome.events?.map((e) => e.data)).toEqual([{ n: 2 }]);
@@ -263,6 +268,22 @@ describe('devices syncing through the server', () => {
     token = TOKEN;
     await d.store.sync.now();
     expect(d.store.sync.status).toMatchObject({ state: 'idle', pending: 0 });
+  });
+
+  it("runs a device's watches after its own synced appends and after pulled events", async () => {
+    const a = await Device.create(fresh('a'));
+    const b = await Device.create(fresh('b'));
+    const s = fresh('cart');
+    const seenA: unknown[] = [];
+    const seenB: unknown[] = [];
+    a.store.watch('SELECT items FROM cart_items WHERE cart = ?', [s], (rows) => void seenA.push(rows));
+    b.store.watch('SELECT items FROM cart_items WHERE cart = ?', [s], (rows) => void seenB.push(rows));
+    await a.store.append(s, [{ type: 'ItemAdded' }]);
+    await a.store.sync.now();
+    await b.store.sync.now();
+    await until(() => seenA.length >= 2 && seenB.length >= 2);
+    expect(seenA.at(-1)).toEqual([{ items: 1 }]);
+    expect(seenB.at(-1)).toEqual([{ items: 1 }]);
   });
 
   it('syncs only the categories of its filter, and keeps the rest local', async () => {
