@@ -38,7 +38,8 @@ export function createCommitChart(parent: HTMLElement, series: StatsSeries, widt
         { label: 'commit ms (max)', scale: 'ms', stroke: warn, width: 1, dash: [4, 4], spanGaps: false, points: { show: false } },
       ],
       axes: [
-        { ...axis },
+        // Times of day only: the window is two minutes, a date on each tick would only crowd it.
+        { ...axis, values: (_u, splits) => splits.map(clock) },
         { ...axis, scale: 'n', label: 'events/s', size: 56 },
         { ...axis, scale: 'ms', side: 1, label: 'commit ms', size: 56, grid: { show: false } },
       ],
@@ -51,6 +52,11 @@ export function createCommitChart(parent: HTMLElement, series: StatsSeries, widt
     resize: (w) => plot.setSize({ width: w, height: 220 }),
     destroy: () => plot.destroy(),
   };
+}
+
+function clock(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
 function dataOf(s: StatsSeries): uPlot.AlignedData {
