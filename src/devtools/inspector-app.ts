@@ -150,7 +150,7 @@ export function startInspector(store: InspectedStore, root: ShadowRoot, options:
     current = name;
   }
 
-  show(options.view ?? 'log');
+  show(options.view !== undefined && VIEWS.includes(options.view) ? options.view : 'log');
 
   return {
     register(consumer) {
