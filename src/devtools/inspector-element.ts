@@ -11,6 +11,13 @@ import type { Consumer } from '../client/consumer.ts';
 import type { InspectedStore, InspectorView } from './context.ts';
 import { openInspector, type Inspector } from './mount-inspector.ts';
 
+declare global {
+  interface HTMLElementTagNameMap {
+    /** Defined by `defineInspectorElement()` under its default name. */
+    'cairn-inspector': CairnInspectorElement;
+  }
+}
+
 /** The `<cairn-inspector>` element. */
 export interface CairnInspectorElement extends HTMLElement {
   /** The store to inspect; setting it (re)mounts the inspector. */

@@ -12,7 +12,7 @@
  * again and again.
  *
  * A failed resource stays in the cache (so the render that retries after suspending finds
- * the error, not a fresh attempt) until a hook throws its error to a boundary
+ * the error, not a fresh attempt) until a hook has thrown its error to a boundary
  * (`takeError`): the boundary's retry then starts afresh.
  */
 /** How long a resource nobody is subscribed to keeps running, in ms. */
@@ -40,6 +40,7 @@ export class LiveResource<T> {
   #stop: (() => void) | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
   #settle!: () => void;
+  #leaving = false;
 
   constructor(
     start: ResourceSource<T>,
@@ -59,9 +60,17 @@ export class LiveResource<T> {
     this.#run();
   }
 
-  /** Leaves the cache: a hook is about to throw this resource's error to a boundary, whose retry must start afresh. */
+  /**
+   * The error, for a hook to throw to a boundary, whose retry must start afresh: the resource
+   * leaves the cache in the next task. Not at once: React renders a component that threw once
+   * more, synchronously, before it gives up, and that render must find the same error rather
+   * than start the query again.
+   */
   takeError(): unknown {
-    this.#evict();
+    if (!this.#leaving) {
+      this.#leaving = true;
+      setTimeout(() => this.#evict(), 0);
+    }
     return this.#snapshot.error;
   }
 

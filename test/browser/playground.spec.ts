@@ -56,6 +56,7 @@ test('appending through the shop shows in the log, with the full event, its corr
   // The order's causation is the checkout request: its link shows that event.
   await rows.nth(1).click();
   await expect(detail).toContainText('OrderPlaced · #5');
+  await shoot(page, 'correlation');
   await detail.locator('dt:text-is("causation") + dd button').click();
   await expect(detail).toContainText('CheckoutRequested · #4');
 
@@ -271,6 +272,7 @@ test('a second tab follows, and takes over when the leader tab closes', async ({
 /** Opens the playground in a new tab and waits for the store and the inspector. */
 async function openPlayground(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();
+  await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(url);
   await ready(page);
   return page;

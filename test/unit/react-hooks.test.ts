@@ -133,6 +133,32 @@ describe('useQuery', () => {
     }
   });
 
+  it('starts a failed query afresh when its error boundary retries', async () => {
+    const watch = vi.spyOn(store, 'watch');
+    let reset: (() => void) | undefined;
+    class Retrying extends Boundary {
+      override render(): ReactNode {
+        reset = () => this.setState({ error: undefined });
+        return super.render();
+      }
+    }
+    function Bad() {
+      useQuery('SELECT * FROM not_yet');
+      return e('p', null, 'rendered');
+    }
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      render(e(CairnProvider<Shop>, { store }, e(Retrying, null, e(Suspense, { fallback: 'loading' }, e(Bad)))));
+      await screen.findByTestId('error');
+      expect(watch).toHaveBeenCalledTimes(1);
+      act(() => reset!());
+      await screen.findByTestId('error');
+      expect(watch).toHaveBeenCalledTimes(2);
+    } finally {
+      quiet.mockRestore();
+    }
+  });
+
   it('closes its watch once no component shows the query (after a grace period that StrictMode remounts fit in)', async () => {
     const watch = vi.spyOn(store, 'watch');
     function Count() {
