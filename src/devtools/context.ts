@@ -57,6 +57,8 @@ export interface InspectorContext {
   readonly presence: Presence;
   /** Aborts when the inspector closes. */
   readonly signal: AbortSignal;
+  /** This tab's role since the inspector opened: the first entry, then each change. */
+  readonly roles: readonly { at: number; role: string }[];
   /** Opens the log view at a filter, a correlation or an event. */
   openLog(target: LogTarget): void;
 }

@@ -93,7 +93,10 @@ export function startInspector(store: InspectedStore, root: ShadowRoot, options:
     role.className = `badge ${r}`;
     role.dataset.role = r;
   };
+  // Kept from the start, not from when the Tabs view first opens: a handover is the thing to see.
+  const roles = [{ at: Date.now(), role: store.role as string }];
   const offRole = store.onRoleChange((r) => {
+    roles.push({ at: Date.now(), role: r });
     setRole(r);
     presence.setRole(r);
   });
@@ -123,6 +126,7 @@ export function startInspector(store: InspectedStore, root: ShadowRoot, options:
     stats,
     presence,
     signal,
+    roles,
     openLog(target: LogTarget) {
       show('log');
       (views.get('log') as LogView).open(target);

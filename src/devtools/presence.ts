@@ -107,7 +107,9 @@ export class Presence {
 
   #post(kind: 'hello' | 'here'): void {
     const { seenAt: _seen, ...tab } = this.self;
-    this.#channel?.postMessage({ kind, tab: { ...tab, title: document.title } } satisfies PresenceMessage);
+    // The title may have changed since the inspector opened.
+    if (typeof document !== 'undefined') this.self.title = document.title;
+    this.#channel?.postMessage({ kind, tab: { ...tab, title: this.self.title } } satisfies PresenceMessage);
   }
 
   #receive(data: unknown): void {

@@ -253,9 +253,13 @@ test('a second tab follows, and takes over when the leader tab closes', async ({
   await openView(first, 'log');
   await expect(inspectorOf(first).locator('tr[data-position="1"]')).toContainText('cart-h1');
 
+  // The handover happens while the second tab's inspector shows its log; its Tabs view still has the story.
+  await openView(second, 'log');
   await first.close({ runBeforeUnload: true });
   await expect(second.getByTestId('role')).toHaveText('leader');
   const inspector = inspectorOf(second);
+  await expect(inspector.locator('header [data-role]')).toHaveText('leader');
+  await openView(second, 'tabs');
   await expect(inspector.getByTestId('tab-role')).toHaveText('leader');
   await expect(inspector.locator('header [data-role]')).toHaveText('leader');
   await expect(inspector.locator('.role-changes li')).toHaveText([/opened as follower$/, /became leader$/]);

@@ -14,18 +14,10 @@ export class TabsView implements View {
   readonly #self = h('div');
   readonly #election = h('div');
   readonly #others = h('div');
-  readonly #changes: { at: number; role: string }[] = [];
   #stop: (() => void)[] = [];
 
   constructor(ctx: InspectorContext) {
     this.#ctx = ctx;
-    this.#changes.push({ at: Date.now(), role: ctx.store.role });
-    // Recorded from the start, not only while the view is open: a handover is the thing to see.
-    const off = ctx.store.onRoleChange((role) => {
-      this.#changes.push({ at: Date.now(), role });
-      this.#drawSelf();
-    });
-    ctx.signal.addEventListener('abort', off, { once: true });
     this.element = h(
       'div',
       { class: 'tabs-view' },
@@ -44,6 +36,8 @@ export class TabsView implements View {
   show(): void {
     const timer = setInterval(() => void this.#drawElection(), 1_000);
     this.#stop.push(
+      // The inspector records the change (ctx.roles) before this listener runs: it was registered first.
+      this.#ctx.store.onRoleChange(() => this.#drawSelf()),
       this.#ctx.presence.onChange(() => {
         this.#drawOthers();
         this.#drawSelf();
@@ -73,7 +67,7 @@ export class TabsView implements View {
       h(
         'ol',
         { class: 'role-changes' },
-        this.#changes.map((c, i) => h('li', null, h('span', { class: 'mono' }, timeOfDay(c.at)), ` ${i === 0 ? 'opened as' : 'became'} ${c.role}`)),
+        this.#ctx.roles.map((c, i) => h('li', null, h('span', { class: 'mono' }, timeOfDay(c.at)), ` ${i === 0 ? 'opened as' : 'became'} ${c.role}`)),
       ),
     );
   }
