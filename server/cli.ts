@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { sharedToken } from './auth.ts';
-import { createSyncServer } from './create-sync-server.ts';
+import { createSyncServer, type SyncServer } from './create-sync-server.ts';
 
 const USAGE = `Usage: cairndb-server [options]
 
@@ -81,6 +81,11 @@ export async function runCli(
   const where = server.storage === 'pglite' ? `embedded PGlite in ${values['data-dir'] ?? '.cairn-server'}` : 'PostgreSQL';
   output.out(`cairndb-server listening on ${url} (${where})`);
 
+  return untilStopped(server, output);
+}
+
+/** Serves until SIGINT or SIGTERM, then closes; resolves with the exit code. A second signal exits at once. */
+function untilStopped(server: SyncServer, output: CliOutput): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

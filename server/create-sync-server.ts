@@ -48,6 +48,7 @@ import { PushRace, appendPush } from './store/append.ts';
 import { migrate } from './store/migrations.ts';
 import { LOG_START, pullEvents } from './store/read.ts';
 import { sqlState, type Storage } from './store/storage.ts';
+import { sleep } from '../src/core/time.ts';
 
 /** Options of `createSyncServer`. */
 export interface SyncServerOptions {
@@ -107,9 +108,10 @@ const PUSH_ATTEMPTS = 5;
  */
 export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
   const log = options.log ?? consoleLog;
-  const maxBodyBytes = positive(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes');
-  const maxEventBytes = positive(options.maxEventBytes, DEFAULT_SYNC_MAX_EVENT_BYTES, 'maxEventBytes');
-  const cors = options.cors ?? '*';
+  const limits = {
+    maxBodyBytes: positive(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes'),
+    maxEventBytes: positive(options.maxEventBytes, DEFAULT_SYNC_MAX_EVENT_BYTES, 'maxEventBytes'),
+  };
   let authorize = options.authorize;
   if (authorize === undefined) {
     log.warn(
@@ -117,27 +119,106 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     );
     authorize = openAccess;
   }
-
   const storage: Storage =
     options.database === undefined
       ? await (await import('./store/pglite.ts')).openPglite(resolve(options.dataDir ?? '.cairn-server'))
       : (await import('./store/postgres.ts')).openPostgres(options.database, log);
-  let serverId: string;
   const live = new LiveHub(storage, log, options.live);
   try {
-    ({ serverId } = await migrate(storage));
+    const { serverId } = await migrate(storage);
     await live.start();
+    return new SyncHttpServer({ storage, live, log, authorize, serverId, cors: options.cors ?? '*', ...limits });
   } catch (e) {
     await live.close().catch(() => {});
     await storage.close().catch(() => {});
     throw e;
   }
+}
 
-  const inFlight = new Set<Promise<void>>();
-  const servers = new Set<Server>();
-  let closing: Promise<void> | undefined;
+interface ServerParts {
+  storage: Storage;
+  live: LiveHub;
+  log: SyncServerLog;
+  authorize: Authorize;
+  serverId: string;
+  cors: CorsOrigins | false;
+  maxBodyBytes: number;
+  maxEventBytes: number;
+}
 
-  async function route(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+/** The HTTP side of a sync server over its storage. */
+class SyncHttpServer implements SyncServer {
+  readonly storage: 'postgres' | 'pglite';
+  readonly #parts: ServerParts;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #servers = new Set<Server>();
+  #closing: Promise<void> | undefined;
+
+  constructor(parts: ServerParts) {
+    this.#parts = parts;
+    this.storage = parts.storage.kind;
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const headers = corsHeaders(this.#parts.cors, req.headers.origin);
+    const { log } = this.#parts;
+    // Errors of the sockets themselves (a client resetting) must not reach the process.
+    req.on('error', () => {});
+    res.on('error', () => {});
+    const done = this.#route(req, res, headers)
+      .catch((e: unknown) => {
+        if (!req.complete) headers.connection = 'close'; // do not read the rest of a refused body
+        if (sendError(res, e, headers)) log.error(`${req.method ?? '?'} ${req.url ?? '?'} failed`, e);
+      })
+      .catch((e: unknown) => log.error('could not answer a request', e))
+      .finally(() => this.#inFlight.delete(done));
+    this.#inFlight.add(done);
+  };
+
+  async listen({ host = '127.0.0.1', port = 8787 }: ListenOptions = {}): Promise<{ url: string }> {
+    if (this.#closing !== undefined) throw new StoreClosedError('The sync server is closed');
+    const server = createServer(this.handle);
+    server.on('clientError', (_e, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, host, () => {
+        server.off('error', fail);
+        ok();
+      });
+    });
+    this.#servers.add(server);
+    const address = server.address() as AddressInfo;
+    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return { url: `http://${shown}:${address.port}` };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    const { live, log, storage } = this.#parts;
+    const servers = [...this.#servers];
+    const stopped = Promise.all(servers.map((server) => new Promise<void>((ok) => server.close(() => ok()))));
+    await live.close();
+    const slow = setTimeout(() => log.warn(`closing: waiting for ${this.#inFlight.size} requests in flight`), 5_000);
+    await Promise.allSettled([...this.#inFlight]);
+    clearTimeout(slow);
+    // Keep-alive connections left idle by the requests that just finished; then, after
+    // a grace period, whatever a client still holds open.
+    for (const server of servers) server.closeIdleConnections();
+    const grace = new Promise((ok) => setTimeout(ok, 2_000).unref());
+    await Promise.race([stopped, grace]);
+    for (const server of servers) server.closeAllConnections();
+    await stopped;
+    await storage.close();
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -159,27 +240,18 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
         allow: `${endpoint.method}, OPTIONS`,
       });
     }
-    if (closing !== undefined) throw new StoreClosedError('The sync server is shutting down');
+    if (this.#closing !== undefined) throw new StoreClosedError('The sync server is shutting down');
     if (endpoint.name === 'health') {
-      await storage.query('SELECT 1');
+      await this.#parts.storage.query('SELECT 1');
       sendJson(res, 200, { ok: true }, headers);
       return;
     }
-    const access = await authenticate(req, method, url);
-    switch (endpoint.name) {
-      case 'push':
-        sendJson(res, 200, await push(req, access), headers);
-        return;
-      case 'pull':
-        sendJson(res, 200, await pull(req, access), headers);
-        return;
-      case 'live':
-        live.attach(access.tenant, req, res, headers);
-        return;
-    }
+    const access = await this.#authenticate(req, method, url);
+    if (endpoint.name === 'live') this.#parts.live.attach(access.tenant, req, res, headers);
+    else sendJson(res, 200, endpoint.name === 'push' ? await this.#push(req, access) : await this.#pull(req, access), headers);
   }
 
-  async function authenticate(req: IncomingMessage, method: string, url: URL): Promise<SyncAccess> {
+  async #authenticate(req: IncomingMessage, method: string, url: URL): Promise<SyncAccess> {
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
@@ -193,9 +265,9 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     }
     let access: SyncAccess | null;
     try {
-      access = await authorize!({ method, url: full, headers, token: bearerToken(req.headers.authorization) });
+      access = await this.#parts.authorize({ method, url: full, headers, token: bearerToken(req.headers.authorization) });
     } catch (e) {
-      log.warn(`authorize threw, answering 401: ${(e as Error)?.message ?? String(e)}`);
+      this.#parts.log.warn(`authorize threw, answering 401: ${(e as Error)?.message ?? String(e)}`);
       access = null;
     }
     if (access === null || access === undefined) {
@@ -208,16 +280,14 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     return access;
   }
 
-  async function push(req: IncomingMessage, access: SyncAccess): Promise<PushResponse> {
+  async #push(req: IncomingMessage, access: SyncAccess): Promise<PushResponse> {
+    const { maxBodyBytes, maxEventBytes, storage } = this.#parts;
     const request = parsePushRequest(await readJsonBody(req, maxBodyBytes), { maxEventBytes });
     if (access.canWrite !== undefined) {
       for (const batch of request.batches) {
         for (const append of batch.appends) {
           if (!access.canWrite(append.stream)) {
-            throw new SyncRejectedError(
-              `You may not write to stream "${append.stream}"; nothing of this push was stored`,
-              append.stream,
-            );
+            throw new SyncRejectedError(`You may not write to stream "${append.stream}"; nothing of this push was stored`, append.stream);
           }
         }
       }
@@ -232,12 +302,13 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
         // other's ids), or a serialization failure: the push wrote nothing; run it again.
         const retry = e instanceof PushRace || sqlState(e) === '40P01' || sqlState(e) === '40001';
         if (!retry || attempt >= PUSH_ATTEMPTS) throw e;
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        await sleep(Math.random() * 10 * attempt);
       }
     }
   }
 
-  async function pull(req: IncomingMessage, access: SyncAccess): Promise<PullResponse> {
+  async #pull(req: IncomingMessage, access: SyncAccess): Promise<PullResponse> {
+    const { maxBodyBytes, serverId, storage } = this.#parts;
     const request = parsePullRequest(await readJsonBody(req, maxBodyBytes));
     const after = request.cursor === null ? LOG_START : decodeCursor(serverId, access.tenant, request.cursor);
     const page = await pullEvents(storage, access.tenant, after, {
@@ -249,63 +320,6 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     });
     return { events: page.events, cursor: encodeCursor(serverId, access.tenant, page.next), more: page.more };
   }
-
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const headers = corsHeaders(cors, req.headers.origin);
-    // Errors of the sockets themselves (a client resetting) must not reach the process.
-    req.on('error', () => {});
-    res.on('error', () => {});
-    const done = route(req, res, headers)
-      .catch((e: unknown) => {
-        if (!req.complete) headers.connection = 'close'; // do not read the rest of a refused body
-        if (sendError(res, e, headers)) log.error(`${req.method ?? '?'} ${req.url ?? '?'} failed`, e);
-      })
-      .catch((e: unknown) => log.error('could not answer a request', e))
-      .finally(() => inFlight.delete(done));
-    inFlight.add(done);
-  }
-
-  return {
-    storage: storage.kind,
-    handle,
-    async listen({ host = '127.0.0.1', port = 8787 } = {}) {
-      if (closing !== undefined) throw new StoreClosedError('The sync server is closed');
-      const server = createServer(handle);
-      server.on('clientError', (_e, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-        else socket.destroy();
-      });
-      await new Promise<void>((ok, fail) => {
-        server.once('error', fail);
-        server.listen(port, host, () => {
-          server.off('error', fail);
-          ok();
-        });
-      });
-      servers.add(server);
-      const address = server.address() as AddressInfo;
-      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { url: `http://${shown}:${address.port}` };
-    },
-    close() {
-      closing ??= (async () => {
-        const stopped = Promise.all([...servers].map((server) => new Promise<void>((ok) => server.close(() => ok()))));
-        await live.close();
-        const slow = setTimeout(() => log.warn(`closing: waiting for ${inFlight.size} requests in flight`), 5_000);
-        await Promise.allSettled([...inFlight]);
-        clearTimeout(slow);
-        // Keep-alive connections left idle by the requests that just finished; then, after
-        // a grace period, whatever a client still holds open.
-        for (const server of servers) server.closeIdleConnections();
-        const grace = new Promise((ok) => setTimeout(ok, 2_000).unref());
-        await Promise.race([stopped, grace]);
-        for (const server of servers) server.closeAllConnections();
-        await stopped;
-        await storage.close();
-      })();
-      return closing;
-    },
-  };
 }
 
 /** The endpoints, by path. */

@@ -2,38 +2,32 @@
  * cairndb/worker: the worker runtime. `serve()` turns the current dedicated worker into a
  * Cairn store server; the default worker is nothing but `serve()`.
  *
- * Every tab runs its own worker. The workers of one store elect a leader (`tabs.ts`): the
+ * Every tab runs its own worker. The workers of one store elect a leader (`tabs/`): the
  * leader opens the database (`leader.ts`, loaded only then), the others forward to it. The
- * page sees the same API either way; what differs between the roles lives in `tabs.ts`.
+ * page sees the same API either way; what differs between the roles lives in `tabs/`.
  * @example
  * // shop.worker.ts
  * import { serve } from 'cairndb/worker';
  * serve({ projections: [cartTotals] });
  */
 import { StoreClosedError } from '../src/core/errors.ts';
-import { ENGINE_OPS, type OpenConfig, type OpenInfo, type WorkerApi } from '../src/protocol/api.ts';
-import type { Projection } from '../src/core/projection.ts';
-import type { UnknownEvents, Upcasters } from '../src/core/upcast.ts';
+import {
+  ROUTED_OPS,
+  parseOpenConfig,
+  sendPush,
+  type OpenConfig,
+  type OpenInfo,
+  type PushMessages,
+  type WorkerApi,
+} from '../src/protocol/api.ts';
 import { push, serveRpc, type Endpoint } from '../src/protocol/rpc.ts';
-import { joinTabs, type Tabs } from './tabs.ts';
+import type { ServeOptions } from './serve-options.ts';
+import { joinTabs, type Tabs } from './tabs/index.ts';
 
 export type { Projection, ProjectionDb, ProjectionProgress, ProjectionSetupDb } from '../src/core/projection.ts';
 export type { RecordedEvent } from '../src/core/types.ts';
 export type { UnknownEvents, Upcasters } from '../src/core/upcast.ts';
-
-/** Options of `serve`. */
-export interface ServeOptions {
-  /** Where to listen; the worker's own global scope by default. */
-  endpoint?: Endpoint;
-  /** SQL read models kept inside the append transaction, rebuilt from the log when new or changed. */
-  projections?: readonly Projection[];
-  /** How many events one projection rebuild batch applies. Default 500. */
-  rebuildBatchSize?: number;
-  /** Upcasters for the events projections see (give the pages the same ones in `openStore`). */
-  upcasters?: Upcasters;
-  /** An event no upcaster can bring up to date fails the projection (the default) or is skipped. */
-  unknownEvents?: UnknownEvents;
-}
+export type { ServeOptions } from './serve-options.ts';
 
 /** Serves a Cairn store from this worker. */
 export function serve(options: ServeOptions = {}): void {
@@ -43,8 +37,8 @@ export function serve(options: ServeOptions = {}): void {
   let closed = false;
 
   /** Sends a push to every tab's page: this one directly, the others through their workers. */
-  function publish(name: string, data: unknown): void {
-    push(page, name, data);
+  function publish<K extends keyof PushMessages>(name: K, data: PushMessages[K]): void {
+    sendPush(page, name, data);
     tabs?.publish(name, data);
   }
 
@@ -54,14 +48,16 @@ export function serve(options: ServeOptions = {}): void {
     return tabs;
   }
 
-  function open(config: OpenConfig): Promise<OpenInfo> {
+  function open(data: unknown): Promise<OpenInfo> {
+    const config = parseOpenConfig(data);
     const joined = joinTabs({
       name: config.name,
       leaderTimeout: config.leaderTimeout,
       // A dynamic import: a follower never fetches SQLite.
       openLeader: async () => (await import('./leader.ts')).openLeader(config, publish, options),
-      onRoleChange: (role) => push(page, 'role', role),
-      onLeader: (notice) => push(page, 'leader', notice),
+      onRoleChange: (role) => sendPush(page, 'role', role),
+      onLeader: (notice) => sendPush(page, 'leader', notice),
+      // Relayed from the leader's tab as it came: the page checks what it receives.
       onPush: (name, data) => push(page, name, data),
     });
     tabs = joined;
@@ -70,7 +66,7 @@ export function serve(options: ServeOptions = {}): void {
 
   const api: Record<string, (...args: never[]) => unknown> = {
     open(config: OpenConfig) {
-      opening ??= open(config);
+      opening ??= Promise.resolve().then(() => open(config));
       return opening;
     },
     async close() {
@@ -80,7 +76,7 @@ export function serve(options: ServeOptions = {}): void {
     },
   } satisfies Pick<WorkerApi, 'open' | 'close'>;
   // Leader or follower, every engine operation takes the same path: `tabs` decides where it runs.
-  for (const op of ENGINE_OPS) {
+  for (const op of ROUTED_OPS) {
     api[op] = (...args: unknown[]) => need().call(op, args);
   }
   serveRpc(api, page);

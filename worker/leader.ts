@@ -7,21 +7,23 @@ import { createEngine, type Engine, type EngineOptions } from '../src/core/engin
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
 import { createUpcasting } from '../src/core/upcast.ts';
-import type { OpenConfig } from '../src/protocol/api.ts';
-import type { ServeOptions } from './index.ts';
-import type { LeaderServer } from './tabs.ts';
+import { isSyncOp, type OpenConfig, type PushMessages } from '../src/protocol/api.ts';
+import { startSync } from '../src/sync/service.ts';
+import type { ServeOptions } from './serve-options.ts';
+import type { LeaderServer } from './tabs/index.ts';
 import { openDatabase } from './storage.ts';
 
 /** Opens the store's database and engine; `publish` receives every push meant for all tabs. */
 export async function openLeader(
   config: OpenConfig,
-  publish: (name: string, data: unknown) => void,
+  publish: <K extends keyof PushMessages>(name: K, data: PushMessages[K]) => void,
   options: Pick<ServeOptions, 'projections' | 'rebuildBatchSize' | 'upcasters' | 'unknownEvents'> = {},
 ): Promise<LeaderServer> {
   const sqlite3 = await loadSqlite();
   const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
   const engineOptions: EngineOptions = {
     maxEventBytes: config.maxEventBytes,
+    queryTimeout: config.queryTimeout,
     upcast: createUpcasting(options.upcasters, options.unknownEvents).upcast,
   };
   if (options.projections) engineOptions.projections = options.projections;
@@ -37,13 +39,21 @@ export async function openLeader(
   }
   engine.onCommit((notice) => publish('commit', notice));
   engine.onProjectionProgress((progress) => publish('projection', progress));
+  // One sync runner for every tab: the leader's; it hands over with the leadership.
+  const sync = await startSync(engine, config.sync, {
+    status: (status) => publish('sync', status),
+    conflicts: (ids) => publish('syncConflicts', ids),
+    tokenNeeded: () => publish('syncToken', null),
+  });
   return {
     storage: opened.storage,
     call(op, args) {
+      if (isSyncOp(op)) return (sync.api[op] as (...a: unknown[]) => Promise<unknown>)(...args);
       return (engine[op] as (...a: unknown[]) => Promise<unknown>)(...args);
     },
     head: () => engine.head(),
     async close() {
+      await sync.stop();
       await engine.close();
       opened.release();
     },

@@ -20,12 +20,14 @@
  *   without retrying.
  * - The lock is taken before the checkpoint is read, so two runners never both read it.
  */
-import { anySignal } from './signals.ts';
-import type { ConsumerStart, DeadLetter, DeadLetterInput } from '../core/checkpoints.ts';
+import { validateConsumerName, type ConsumerStart, type DeadLetter, type DeadLetterInput } from '../core/checkpoints.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import { DEFAULT_FOLLOW_BATCH, follow, settleRun, validateFollowStart, type LogSource } from './follow.ts';
+import { backoff, sleep } from '../core/time.ts';
+import { validateStart } from '../core/validate.ts';
+import { checkBatchSize, follow, type LogSource } from './follow.ts';
+import { startRunner } from './runner.ts';
 import { acquireLock } from './locks.ts';
 
 /** Options of `store.consumer`. */
@@ -74,6 +76,12 @@ export interface Consumer {
   discardDeadLetter(position: number): Promise<boolean>;
 }
 
+/** A running process manager: a durable consumer, with its dead letters to list, retry and discard. */
+export type ProcessManager = Consumer;
+
+/** Options of `store.processManager`: those of a durable consumer. */
+export type ProcessManagerOptions = ConsumerOptions;
+
 /** Starts an instance of the durable consumer `name`. */
 export function startConsumer<E extends EventMap>(
   source: LogSource,
@@ -84,119 +92,173 @@ export function startConsumer<E extends EventMap>(
   handler: (event: RecordedEventOf<E>, context: ConsumerContext) => unknown,
   options: ConsumerOptions = {},
 ): Consumer {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw new InvalidArgumentError('A consumer name must be a non-empty string of at most 200 characters');
-  }
+  validateConsumerName(name);
   if (typeof handler !== 'function') throw new InvalidArgumentError('A consumer needs a handler function');
-  const retries = options.retries ?? 3;
-  const retryDelay = options.retryDelay ?? 100;
-  const maxRetryDelay = options.maxRetryDelay ?? 30_000;
-  if (!Number.isSafeInteger(retries) || retries < 0) throw new InvalidArgumentError('retries must be an integer >= 0');
-  if (!(retryDelay >= 0) || !(maxRetryDelay >= 0)) throw new InvalidArgumentError('Retry delays must be >= 0');
-  validateFollowStart(options.from ?? 'start');
-  if (options.onDeadLetter !== undefined && options.onDeadLetter !== 'skip' && options.onDeadLetter !== 'stop') {
-    throw new InvalidArgumentError("onDeadLetter must be 'skip' or 'stop'");
-  }
-  const stopOnDeadLetter = options.onDeadLetter === 'stop';
-
-  const controller = new AbortController();
-  const signals = [lifetime, controller.signal];
-  if (options.signal !== undefined) signals.push(options.signal);
-  const signal = anySignal(signals);
-  let state: Consumer['state'] = 'waiting';
-  const { backend } = source;
-
-  /** Tries the handler until it succeeds, retries run out, or the consumer stops. */
-  async function attempt(stored: StoredEvent): Promise<{ ok: true } | { ok: false; error: unknown; attempts: number } | 'stopped'> {
-    for (let n = 1; ; n++) {
-      try {
-        // Inside the try: an event no upcaster can bring up to date fails like a handler would.
-        const event = source.decode(stored) as RecordedEventOf<E> | undefined;
-        if (event !== undefined) await handler(event, { attempt: n, signal });
-        return { ok: true };
-      } catch (error) {
-        if (n > retries) return { ok: false, error, attempts: n };
-        if (signal.aborted) return 'stopped';
-        const delay = Math.min(retryDelay * 2 ** (n - 1), maxRetryDelay);
-        if (!(await sleep(delay, signal))) return 'stopped';
-      }
-    }
-  }
-
-  async function run(): Promise<void> {
-    const release = await acquireLock(`cairn:${storeName}:consumer:${name}`, signal);
-    if (release === undefined) return;
-    try {
-      if (signal.aborted) return;
-      state = 'running';
-      let checkpoint = await backend.openConsumer(name, options.from ?? 'start');
-      const events = follow(source, filter, checkpoint, {
-        signal,
-        batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH,
-        // Caught up past events the filter skipped: move the checkpoint there, so lag means what it says.
-        onCaughtUp: async (position) => {
-          if (position <= checkpoint) return;
-          await backend.advanceConsumer(name, position);
-          checkpoint = position;
-        },
-      });
-      for await (const stored of events) {
-        const outcome = await attempt(stored);
-        if (outcome === 'stopped') return;
-        if (outcome.ok) {
-          await backend.advanceConsumer(name, stored.position);
-          checkpoint = stored.position;
-          continue;
-        }
-        const deadLetter = deadLetterOf(stored, outcome.error, outcome.attempts);
-        if (stopOnDeadLetter) {
-          await backend.advanceConsumer(name, checkpoint, deadLetter);
-          throw outcome.error;
-        }
-        await backend.advanceConsumer(name, stored.position, deadLetter);
-        checkpoint = stored.position;
-      }
-    } finally {
-      state = 'stopped';
-      release();
-    }
-  }
-
-  const done = settleRun(run(), controller, lifetime, () => {
-    state = 'stopped';
-  });
-
+  const settings = checkOptions(options);
+  const instance = new ConsumerInstance<E>(source, storeName, name, filter, handler, settings);
+  const runner = startRunner(lifetime, options.signal, (signal) => instance.run(signal), () => instance.stopped());
   return {
     name,
     get state() {
-      return state;
+      return instance.state;
     },
     stop() {
-      controller.abort();
-      return done.then(
+      runner.stop();
+      return runner.done.then(
         () => {},
         () => {},
       );
     },
-    done,
-    deadLetters: () => backend.deadLetters(name),
-    async retryDeadLetter(position) {
-      const letter = (await backend.deadLetters(name)).find((d) => d.position === position);
-      if (letter === undefined) throw new InvalidArgumentError(`Consumer "${name}" has no dead letter at position ${position}`);
-      const [stored] = await backend.readEvents([letter.eventId]);
-      if (stored === undefined) throw new InvalidArgumentError(`The event ${letter.eventId} of this dead letter is not in the store`);
-      try {
-        const event = source.decode(stored) as RecordedEventOf<E> | undefined;
-        if (event !== undefined) await handler(event, { attempt: letter.attempts + 1, signal: lifetime });
-      } catch (error) {
-        // Position 0 never moves a checkpoint: this only records the new failure.
-        await backend.advanceConsumer(name, 0, deadLetterOf(stored, error, letter.attempts + 1));
-        throw error;
-      }
-      await backend.discardDeadLetter(name, position);
-    },
-    discardDeadLetter: (position) => backend.discardDeadLetter(name, position),
+    done: runner.done,
+    deadLetters: () => source.backend.deadLetters(name),
+    retryDeadLetter: (position) => instance.retryDeadLetter(position, lifetime),
+    discardDeadLetter: (position) => source.backend.discardDeadLetter(name, position),
   };
+}
+
+/** A consumer's options, checked. */
+interface Settings {
+  from: ConsumerStart;
+  retries: number;
+  retryDelay: number;
+  maxRetryDelay: number;
+  stopOnDeadLetter: boolean;
+  batchSize: number;
+}
+
+function checkOptions(options: ConsumerOptions): Settings {
+  const retries = options.retries ?? 3;
+  const retryDelay = options.retryDelay ?? 100;
+  const maxRetryDelay = options.maxRetryDelay ?? 30_000;
+  if (!Number.isSafeInteger(retries) || retries < 0) throw new InvalidArgumentError('retries must be an integer >= 0');
+  if (!(retryDelay >= 0) || !(maxRetryDelay >= 0) || !Number.isFinite(retryDelay) || !Number.isFinite(maxRetryDelay)) {
+    throw new InvalidArgumentError('Retry delays must be finite numbers of ms >= 0');
+  }
+  const from = options.from ?? 'start';
+  validateStart(from);
+  if (options.onDeadLetter !== undefined && options.onDeadLetter !== 'skip' && options.onDeadLetter !== 'stop') {
+    throw new InvalidArgumentError("onDeadLetter must be 'skip' or 'stop'");
+  }
+  return {
+    from,
+    retries,
+    retryDelay,
+    maxRetryDelay,
+    stopOnDeadLetter: options.onDeadLetter === 'stop',
+    batchSize: checkBatchSize(options.batchSize),
+  };
+}
+
+type Attempt = { ok: true } | { ok: false; error: unknown; attempts: number } | 'stopped';
+
+/** One instance's loop: the lock, the checkpoint, each event tried until it succeeds or is dead-lettered. */
+class ConsumerInstance<E extends EventMap> {
+  state: Consumer['state'] = 'waiting';
+  readonly #source: LogSource;
+  readonly #lock: string;
+  readonly #name: string;
+  readonly #filter: EventFilter;
+  readonly #handler: (event: RecordedEventOf<E>, context: ConsumerContext) => unknown;
+  readonly #settings: Settings;
+
+  constructor(
+    source: LogSource,
+    storeName: string,
+    name: string,
+    filter: EventFilter,
+    handler: (event: RecordedEventOf<E>, context: ConsumerContext) => unknown,
+    settings: Settings,
+  ) {
+    this.#source = source;
+    this.#lock = `cairn:${storeName}:consumer:${name}`;
+    this.#name = name;
+    this.#filter = filter;
+    this.#handler = handler;
+    this.#settings = settings;
+  }
+
+  stopped(): void {
+    this.state = 'stopped';
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const release = await acquireLock(this.#lock, signal);
+    if (release === undefined) return;
+    try {
+      if (signal.aborted) return;
+      this.state = 'running';
+      await this.#consume(signal);
+    } finally {
+      this.state = 'stopped';
+      release();
+    }
+  }
+
+  /** Runs the handler once more on a dead-lettered event; removes the letter on success, records the new failure otherwise. */
+  async retryDeadLetter(position: number, signal: AbortSignal): Promise<void> {
+    const { backend } = this.#source;
+    const letter = (await backend.deadLetters(this.#name)).find((d) => d.position === position);
+    if (letter === undefined) throw new InvalidArgumentError(`Consumer "${this.#name}" has no dead letter at position ${position}`);
+    const [stored] = await backend.readEvents([letter.eventId]);
+    if (stored === undefined) throw new InvalidArgumentError(`The event ${letter.eventId} of this dead letter is not in the store`);
+    try {
+      const event = this.#source.decode(stored) as RecordedEventOf<E> | undefined;
+      if (event !== undefined) await this.#handler(event, { attempt: letter.attempts + 1, signal });
+    } catch (error) {
+      // Position 0 never moves a checkpoint: this only records the new failure.
+      await backend.advanceConsumer(this.#name, 0, deadLetterOf(stored, error, letter.attempts + 1));
+      throw error;
+    }
+    await backend.discardDeadLetter(this.#name, position);
+  }
+
+  async #consume(signal: AbortSignal): Promise<void> {
+    const { backend } = this.#source;
+    const name = this.#name;
+    let checkpoint = await backend.openConsumer(name, this.#settings.from);
+    const events = follow(this.#source, this.#filter, checkpoint, {
+      signal,
+      batchSize: this.#settings.batchSize,
+      // Caught up past events the filter skipped: move the checkpoint there, so lag means what it says.
+      onCaughtUp: async (position) => {
+        if (position <= checkpoint) return;
+        await backend.advanceConsumer(name, position);
+        checkpoint = position;
+      },
+    });
+    for await (const stored of events) {
+      const outcome = await this.#attempt(stored, signal);
+      if (outcome === 'stopped') return;
+      if (outcome.ok) {
+        await backend.advanceConsumer(name, stored.position);
+      } else {
+        const deadLetter = deadLetterOf(stored, outcome.error, outcome.attempts);
+        if (this.#settings.stopOnDeadLetter) {
+          await backend.advanceConsumer(name, checkpoint, deadLetter);
+          throw outcome.error;
+        }
+        await backend.advanceConsumer(name, stored.position, deadLetter);
+      }
+      checkpoint = stored.position;
+    }
+  }
+
+  /** Tries the handler until it succeeds, retries run out, or the consumer stops. */
+  async #attempt(stored: StoredEvent, signal: AbortSignal): Promise<Attempt> {
+    const { retries, retryDelay, maxRetryDelay } = this.#settings;
+    for (let n = 1; ; n++) {
+      try {
+        // Inside the try: an event no upcaster can bring up to date fails like a handler would.
+        const event = this.#source.decode(stored) as RecordedEventOf<E> | undefined;
+        if (event !== undefined) await this.#handler(event, { attempt: n, signal });
+        return { ok: true };
+      } catch (error) {
+        if (n > retries) return { ok: false, error, attempts: n };
+        if (signal.aborted) return 'stopped';
+        if (!(await sleep(backoff(n - 1, retryDelay, maxRetryDelay), signal))) return 'stopped';
+      }
+    }
+  }
 }
 
 /** The dead letter of an event; an error's own `detail` (JSON-able) is kept with it. */
@@ -211,22 +273,6 @@ function deadLetterOf(stored: StoredEvent, error: unknown, attempts: number): De
     }
   }
   return { position: stored.position, eventId: stored.id, error: describeError(error), attempts, detail: detailJson };
-}
-
-/** Waits `ms`; resolves false if `signal` aborted first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function describeError(e: unknown): string {

@@ -21,13 +21,14 @@
  *   events the filter rejects do not make the follower read the same range again.
  */
 import type { CommitNotice } from '../core/engine.ts';
-import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { MAX_PAGE_SIZE } from '../core/limits.ts';
 import type { StoredEvent } from '../core/records.ts';
-import type { EventFilter, RecordedEvent } from '../core/types.ts';
-import type { Backend, Feed } from './store.ts';
+import type { EventFilter, RecordedEvent, StartPosition } from '../core/types.ts';
+import type { Backend, Feed } from './ports.ts';
 
 /** Where following starts: the beginning of the log, its current end, or after a position. */
-export type FollowStart = 'start' | 'end' | number;
+export type FollowStart = StartPosition;
 
 /** What `follow` reads from and listens to. */
 export interface LogSource {
@@ -44,13 +45,6 @@ export interface FollowOptions {
   batchSize: number;
   /** Awaited each time the follower has caught up, with the position everything up to which was seen. */
   onCaughtUp?: (position: number) => Promise<void> | void;
-}
-
-/** Throws INVALID_ARGUMENT unless `start` is `'start'`, `'end'` or a position >= 0. */
-export function validateFollowStart(start: unknown, what = 'from'): asserts start is FollowStart {
-  if (start === 'start' || start === 'end') return;
-  if (typeof start === 'number' && Number.isSafeInteger(start) && start >= 0) return;
-  throw new InvalidArgumentError(`${what} must be 'start', 'end' or a position >= 0, got ${String(start)}`);
 }
 
 /** The default number of events one read fetches. */
@@ -101,23 +95,11 @@ export async function* follow(
   }
 }
 
-/**
- * The `done` promise of a runner (subscription, watch, consumer): it settles when `run`
- * ends, after `onEnd`. A read cut short by the store closing is the end, not a failure; any
- * other failure also aborts the runner's `controller`.
- */
-export function settleRun(
-  run: Promise<void>,
-  controller: AbortController,
-  lifetime: AbortSignal,
-  onEnd: () => void,
-): Promise<void> {
-  const done = run.finally(onEnd).catch((e: unknown) => {
-    controller.abort();
-    if (lifetime.aborted && isStoreClosed(e)) return;
-    throw e;
-  });
-  // `done` is there to be awaited; a runner nobody asks about must not raise an unhandled rejection.
-  done.catch(() => {});
-  return done;
+/** Checks a follower's batch size (how many events one read fetches). */
+export function checkBatchSize(batchSize: unknown): number {
+  if (batchSize === undefined) return DEFAULT_FOLLOW_BATCH;
+  if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1 || (batchSize as number) > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(`batchSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(batchSize)}`);
+  }
+  return batchSize as number;
 }

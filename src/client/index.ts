@@ -1,8 +1,9 @@
 /** cairndb: the page API. */
 export { DEFAULT_LEADER_TIMEOUT, openStore, type OpenStoreOptions } from './open-store.ts';
+export { DEFAULT_QUERY_TIMEOUT } from '../core/limits.ts';
 export { Store } from './store.ts';
 export type { SubscribeOptions, Subscription } from './subscription.ts';
-export type { Consumer, ConsumerContext, ConsumerOptions } from './consumer.ts';
+export type { Consumer, ConsumerContext, ConsumerOptions, ProcessManager, ProcessManagerOptions } from './consumer.ts';
 export type { Watch, WatchOptions } from './watch.ts';
 export type { FollowStart } from './follow.ts';
 export type { ConsumerInfo, ConsumerStart, DeadLetter } from '../core/checkpoints.ts';
@@ -18,9 +19,7 @@ export {
   type AggregateCommand,
 } from '../domain/aggregate.ts';
 export {
-  type ProcessManager,
   type ProcessManagerDefinition,
-  type ProcessManagerOptions,
 } from '../domain/process-manager.ts';
 export type { UnknownEvents, Upcasters } from '../core/upcast.ts';
 export {
@@ -40,6 +39,7 @@ export {
   StorageUnavailableError,
   StoreClosedError,
   SyncRejectedError,
+  SyncUnavailableError,
   UnauthorizedError,
   UpcastError,
   VersionConflictError,
@@ -58,6 +58,7 @@ export {
   isStorageUnavailable,
   isStoreClosed,
   isSyncRejected,
+  isSyncUnavailable,
   isUnauthorized,
   isUpcastFailed,
   isVersionConflict,

@@ -10,15 +10,15 @@
 import { encodeCursor } from '../core/cursor.ts';
 import { createIdFactory, decodeEvent, encodeAppend, type IdFactory } from '../core/encode.ts';
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.ts';
+import { validateFilter, validatePosition } from '../core/validate.ts';
+import { checkBatchSize } from './follow.ts';
 import type { StoredEvent, StoredPage } from '../core/records.ts';
 import type { LogSource } from './follow.ts';
 import type { Upcasting } from '../core/upcast.ts';
 import { Aggregate, type AggregateDefinition, type AggregateStore } from '../domain/aggregate.ts';
 import {
   processManagerHandler,
-  type ProcessManager,
   type ProcessManagerDefinition,
-  type ProcessManagerOptions,
 } from '../domain/process-manager.ts';
 import type {
   AppendManyEntry,
@@ -38,31 +38,21 @@ import type {
 } from '../core/types.ts';
 import type { CommitNotice } from '../core/engine.ts';
 import type { ConsumerInfo, DeadLetter } from '../core/checkpoints.ts';
-import type { Row, SqlValue } from '../core/driver.ts';
+import type { QueryOptions, Row, SqlValue } from '../core/driver.ts';
 import type { ProjectionProgress } from '../core/projection.ts';
-import type { Remote } from '../protocol/rpc.ts';
-import type { PushMessages, Role, WorkerApi } from '../protocol/api.ts';
-import { startConsumer, type Consumer, type ConsumerContext, type ConsumerOptions } from './consumer.ts';
+import type { Role, SyncStatus } from '../protocol/api.ts';
+import { StoreSync, type Conflict } from './sync-handle.ts';
+import type { Backend, CommitFeed, Feed, RoleFeed } from './ports.ts';
+import {
+  startConsumer,
+  type Consumer,
+  type ConsumerContext,
+  type ConsumerOptions,
+  type ProcessManager,
+  type ProcessManagerOptions,
+} from './consumer.ts';
 import { stream, subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { watch, type Watch, type WatchOptions } from './watch.ts';
-
-/** The engine operations a store calls, wherever they run. */
-export type Backend = Remote<Omit<WorkerApi, 'open'>>;
-
-/** Listens for something pushed; returns a function that stops listening. */
-export type Feed<T> = (listener: (value: T) => void) => () => void;
-
-/** Listens for commits; returns a function that stops listening. */
-export type CommitFeed = Feed<CommitNotice>;
-
-/** Listens for role changes of this tab's worker; returns a function that stops listening. */
-export type RoleFeed = Feed<Role>;
-
-/** Listens for one kind of worker push; returns a function that stops listening. */
-export type PushFeed = <K extends keyof PushMessages>(
-  name: K,
-  listener: (data: PushMessages[K]) => void,
-) => () => void;
 
 /** How a store was opened. */
 export interface StoreContext {
@@ -81,6 +71,16 @@ export interface StoreContext {
   onProjectionProgress: Feed<ProjectionProgress>;
   /** Releases what the backend holds (a worker, a connection) once the engine is closed. */
   dispose: () => void;
+  /** The sync status when the store opened. */
+  syncStatus: SyncStatus;
+  /** Tells of each change of sync status. */
+  onSyncStatus: Feed<SyncStatus>;
+  /** Tells when sync found conflicts. */
+  onSyncConflicts: Feed<number[]>;
+  /** Tells when sync needs the user's token. */
+  onSyncTokenNeeded: Feed<null>;
+  /** The app's token function. */
+  syncToken?: () => string | undefined | Promise<string | undefined>;
 }
 
 /**
@@ -101,12 +101,27 @@ export class Store<E extends EventMap = DefaultEventMap> {
   /** Aborted by `close`: stops every subscription, consumer and watch of this store. */
   readonly #lifetime = new AbortController();
   #closing: Promise<void> | undefined;
+  /** The aggregates that decide their conflicted commands again, by category. */
+  readonly #redeciders = new Map<string, Aggregate<unknown, unknown, E>>();
+  /** Where the store's sync stands, and its conflicts. */
+  readonly sync: StoreSync;
 
   constructor(ctx: StoreContext) {
     this.#ctx = Object.freeze({ ...ctx });
     this.name = ctx.name;
     this.storage = ctx.storage;
     this.#role = ctx.role;
+    this.sync = new StoreSync(
+      {
+        backend: ctx.backend,
+        onStatus: ctx.onSyncStatus,
+        onConflicts: ctx.onSyncConflicts,
+        onTokenNeeded: ctx.onSyncTokenNeeded,
+        ...(ctx.syncToken === undefined ? {} : { token: ctx.syncToken }),
+        redecide: (conflict) => this.#redecide(conflict),
+      },
+      ctx.syncStatus,
+    );
     ctx.onRoleChange((role) => {
       // Told once per change, even if the worker were to repeat itself.
       if (role === this.#role) return;
@@ -176,10 +191,11 @@ export class Store<E extends EventMap = DefaultEventMap> {
 
   /** Iterates over the events matching `filter`, in global order, fetching a batch at a time. */
   async *events(filter: EventFilter = {}, options: EventsOptions = {}): AsyncGenerator<RecordedEventOf<E>, void> {
-    const batchSize = options.batchSize ?? 500;
-    let after = options.from ?? 0;
+    const checkedFilter = validateFilter(filter);
+    const batchSize = checkBatchSize(options?.batchSize);
+    let after = validatePosition(options?.from ?? 0, 'from');
     for (;;) {
-      const page = await this.#open().read(filter, { first: batchSize, after: encodeCursor(after) });
+      const page = await this.#open().read(checkedFilter, { first: batchSize, after: encodeCursor(after) });
       for (const row of page.events) {
         const event = this.#decode(row);
         if (event !== undefined) yield event;
@@ -209,10 +225,13 @@ export class Store<E extends EventMap = DefaultEventMap> {
       },
       readStream: (stream) => this.readStream(stream),
       readEvents: async (ids) => this.#decodeAll(await this.#open().readEvents(ids)),
-      append: (stream, events, expectedVersion) => this.append(stream, events, { expectedVersion }),
+      append: async (stream, events, expectedVersion, command) =>
+        this.#open().append(this.#encode(stream, events, { expectedVersion }), command),
       saveSnapshot: (stream, revision, version, state) => this.#open().saveSnapshot(stream, revision, version, state),
     };
-    return new Aggregate(store, definition);
+    const aggregate = new Aggregate(store, definition);
+    if (definition.onConflict === 'redecide') this.#redeciders.set(definition.category, aggregate as unknown as Aggregate<unknown, unknown, E>);
+    return aggregate;
   }
 
   /**
@@ -230,7 +249,7 @@ export class Store<E extends EventMap = DefaultEventMap> {
     options?: SubscribeOptions,
   ): Subscription {
     this.#open();
-    return subscribe<E>(this.#source(), this.#lifetime.signal, filter, handler, options);
+    return subscribe<E>(this.#source(), this.#lifetime.signal, validateFilter(filter), handler, options);
   }
 
   /**
@@ -241,7 +260,7 @@ export class Store<E extends EventMap = DefaultEventMap> {
    */
   stream(filter: EventFilter = {}, options?: SubscribeOptions): AsyncGenerator<RecordedEventOf<E>, void> {
     this.#open();
-    return stream<E>(this.#source(), this.#lifetime.signal, filter, options);
+    return stream<E>(this.#source(), this.#lifetime.signal, validateFilter(filter), options);
   }
 
   /**
@@ -258,7 +277,7 @@ export class Store<E extends EventMap = DefaultEventMap> {
     options?: ConsumerOptions,
   ): Consumer {
     this.#open();
-    return startConsumer<E>(this.#source(), this.name, this.#lifetime.signal, name, filter, handler, options);
+    return startConsumer<E>(this.#source(), this.name, this.#lifetime.signal, name, validateFilter(filter), handler, options);
   }
 
   /**
@@ -287,12 +306,15 @@ export class Store<E extends EventMap = DefaultEventMap> {
 
   /**
    * Runs one read-only SQL statement (on projection tables, the `events` table...) and
-   * returns its rows. SQLite itself refuses any write: READ_ONLY_QUERY.
+   * returns its rows. SQLite itself refuses any write: READ_ONLY_QUERY. A query that runs
+   * past its time budget (`options.timeoutMs`, else the store's `queryTimeout`) is
+   * interrupted with QUERY_TIMEOUT, and the store goes on serving.
    * @example
    * const [cart] = await store.query('SELECT * FROM cart_totals WHERE id = ?', ['cart-42']);
    */
-  async query<T = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    const result = await this.#open().query(sql, [...params]);
+  async query<T = Row>(sql: string, params: readonly SqlValue[] = [], options?: QueryOptions): Promise<T[]> {
+    if (!Array.isArray(params)) throw new InvalidArgumentError('Query parameters must be an array');
+    const result = await this.#open().query(sql, [...params], options ?? {});
     return result.rows as T[];
   }
 
@@ -330,6 +352,16 @@ export class Store<E extends EventMap = DefaultEventMap> {
       this.#closing = this.#ctx.backend.close().finally(() => this.#ctx.dispose());
     }
     return this.#closing;
+  }
+
+  /** Decides a conflict's command again, if an aggregate of its category asked to; its events, or undefined. */
+  async #redecide(conflict: Conflict): Promise<unknown[] | undefined> {
+    const command = conflict.command;
+    const aggregate = command === null ? undefined : this.#redeciders.get(command.category);
+    if (command === null || aggregate === undefined) return undefined;
+    const result = await aggregate.handle(command.id, command.command, { commandId: command.commandId });
+    await this.#open().resolveConflict(conflict.id, 'discard');
+    return result.events;
   }
 
   #encode(stream: string, events: readonly EventInputOf<E>[], options: AppendOptions | undefined) {

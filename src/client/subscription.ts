@@ -7,10 +7,12 @@
  * stays at the last event it finished and `done` rejects with the error. Subscribing
  * again `from: sub.position` retries that event.
  */
-import { anySignal } from './signals.ts';
 import { InvalidArgumentError, isStoreClosed } from '../core/errors.ts';
+import { validateStart } from '../core/validate.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import { DEFAULT_FOLLOW_BATCH, follow, settleRun, validateFollowStart, type FollowStart, type LogSource } from './follow.ts';
+import { checkBatchSize, follow, type FollowStart, type LogSource } from './follow.ts';
+import { startRunner } from './runner.ts';
+import { anySignal } from './signals.ts';
 
 /** Options of `store.subscribe` and `store.stream`. */
 export interface SubscribeOptions {
@@ -46,37 +48,35 @@ export function subscribe<E extends EventMap>(
 ): Subscription {
   if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function');
   const from = options.from ?? 'start';
-  validateFollowStart(from);
-  const controller = new AbortController();
-  const signals = [lifetime, controller.signal];
-  if (options.signal !== undefined) signals.push(options.signal);
-  const signal = anySignal(signals);
+  validateStart(from);
+  const batchSize = checkBatchSize(options.batchSize);
   let position = typeof from === 'number' ? from : 0;
   let closed = false;
 
-  async function run(): Promise<void> {
-    const events = follow(source, filter, from, { signal, batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH });
-    for await (const stored of events) {
-      const event = source.decode(stored);
-      if (event !== undefined) await handler(event as RecordedEventOf<E>);
-      position = stored.position;
-    }
-  }
-
-  const done = settleRun(run(), controller, lifetime, () => {
-    closed = true;
-  });
-  const close = (): void => controller.abort();
+  const runner = startRunner(
+    lifetime,
+    options.signal,
+    async (signal) => {
+      for await (const stored of follow(source, filter, from, { signal, batchSize })) {
+        const event = source.decode(stored);
+        if (event !== undefined) await handler(event as RecordedEventOf<E>);
+        position = stored.position;
+      }
+    },
+    () => {
+      closed = true;
+    },
+  );
   return {
-    close,
-    unsubscribe: close,
+    close: runner.stop,
+    unsubscribe: runner.stop,
     get position() {
       return position;
     },
     get closed() {
       return closed;
     },
-    done,
+    done: runner.done,
   };
 }
 
@@ -88,12 +88,9 @@ export async function* stream<E extends EventMap>(
   options: SubscribeOptions = {},
 ): AsyncGenerator<RecordedEventOf<E>, void> {
   const from = options.from ?? 'start';
-  validateFollowStart(from);
+  validateStart(from);
   const signal = options.signal === undefined ? lifetime : anySignal([lifetime, options.signal]);
-  const events = follow(source, filter, from, {
-    signal,
-    batchSize: options.batchSize ?? DEFAULT_FOLLOW_BATCH,
-  });
+  const events = follow(source, filter, from, { signal, batchSize: checkBatchSize(options.batchSize) });
   try {
     for await (const stored of events) {
       const event = source.decode(stored);

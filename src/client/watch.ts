@@ -14,19 +14,19 @@
  * - Notices that arrive while a later run is in flight mark the watch dirty: one more run
  *   follows, however many commits came in the meantime. Runs and callbacks never overlap.
  */
-import { anySignal } from './signals.ts';
 import type { CommitNotice } from '../core/engine.ts';
 import type { Row, SqlValue } from '../core/driver.ts';
-import { settleRun } from './follow.ts';
-import type { Backend, Feed } from './store.ts';
-
-/** In a notice's `tables`: any table may have changed. */
-const ANY_TABLE = '*';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { ANY_TABLE } from '../core/notices.ts';
+import { startRunner } from './runner.ts';
+import type { Backend, Feed } from './ports.ts';
 
 /** Options of `store.watch`. */
 export interface WatchOptions {
   /** Aborting it closes the watch. */
   signal?: AbortSignal;
+  /** Each run's time budget, in ms (the store's `queryTimeout` by default): past it the watch ends with QUERY_TIMEOUT. */
+  timeoutMs?: number;
 }
 
 /** A live query. */
@@ -51,60 +51,84 @@ export function watch<T = Row>(
   callback: (rows: T[]) => unknown,
   options: WatchOptions = {},
 ): Watch {
-  const controller = new AbortController();
-  const signals = [lifetime, controller.signal];
-  if (options.signal !== undefined) signals.push(options.signal);
-  const signal = anySignal(signals);
-  let tables: Set<string> | undefined;
-  const early = new Set<string>();
-  let dirty = true;
-  let wake: (() => void) | undefined;
+  if (typeof callback !== 'function') throw new InvalidArgumentError('watch needs a callback function');
+  const live = new LiveQuery<T>(backend, sql, [...params], callback, options.timeoutMs);
+  const stopListening = onCommit((notice) => live.notice(notice.tables));
   let closed = false;
-
-  const stopListening = onCommit((notice) => {
-    if (tables === undefined) {
-      for (const t of notice.tables) early.add(t);
-      return;
-    }
-    if (notice.tables.some((t) => t === ANY_TABLE || tables!.has(t))) {
-      dirty = true;
-      wake?.();
-    }
-  });
-  const onAbort = (): void => wake?.();
-  signal.addEventListener('abort', onAbort);
-
-  async function run(): Promise<void> {
-    while (!signal.aborted) {
-      if (!dirty) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      dirty = false;
-      const result = await backend.query(sql, [...params]);
-      if (signal.aborted) return;
-      if (tables === undefined) {
-        tables = new Set(result.tables);
-        if ([...early].some((t) => t === ANY_TABLE || tables!.has(t))) dirty = true;
-        early.clear();
-      }
-      await callback(result.rows as T[]);
-    }
-  }
-
-  const done = settleRun(run(), controller, lifetime, () => {
+  const runner = startRunner(lifetime, options.signal, (signal) => live.run(signal), () => {
     closed = true;
     stopListening();
-    signal.removeEventListener('abort', onAbort);
   });
-  const close = (): void => controller.abort();
   return {
-    close,
-    unsubscribe: close,
+    close: runner.stop,
+    unsubscribe: runner.stop,
     get closed() {
       return closed;
     },
-    done,
+    done: runner.done,
   };
+}
+
+/** The loop of one watch: run, call back, wait until a relevant commit, run again. */
+class LiveQuery<T> {
+  readonly #backend: Backend;
+  readonly #sql: string;
+  readonly #params: SqlValue[];
+  readonly #callback: (rows: T[]) => unknown;
+  readonly #options: { timeoutMs?: number };
+  /** The tables the query reads, known after its first run. */
+  #tables: Set<string> | undefined;
+  /** Tables named by notices that came before the first run answered. */
+  readonly #early = new Set<string>();
+  #dirty = true;
+  #wake: (() => void) | undefined;
+
+  constructor(backend: Backend, sql: string, params: SqlValue[], callback: (rows: T[]) => unknown, timeoutMs: number | undefined) {
+    this.#backend = backend;
+    this.#sql = sql;
+    this.#params = params;
+    this.#callback = callback;
+    this.#options = timeoutMs === undefined ? {} : { timeoutMs };
+  }
+
+  /** A commit wrote `tables`: run again if the query reads any of them. */
+  notice(tables: readonly string[]): void {
+    if (this.#tables === undefined) {
+      for (const t of tables) this.#early.add(t);
+      return;
+    }
+    if (this.#touches(tables)) {
+      this.#dirty = true;
+      this.#wake?.();
+    }
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const onAbort = (): void => this.#wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        if (!this.#dirty) {
+          await new Promise<void>((resolve) => (this.#wake = resolve));
+          this.#wake = undefined;
+          continue;
+        }
+        this.#dirty = false;
+        const result = await this.#backend.query(this.#sql, this.#params, this.#options);
+        if (signal.aborted) return;
+        if (this.#tables === undefined) {
+          this.#tables = new Set(result.tables);
+          if (this.#touches([...this.#early])) this.#dirty = true;
+          this.#early.clear();
+        }
+        await this.#callback(result.rows as T[]);
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #touches(tables: readonly string[]): boolean {
+    return tables.some((t) => t === ANY_TABLE || this.#tables!.has(t));
+  }
 }

@@ -75,10 +75,7 @@ export function readOnlyPolicy(tables: Set<string>, refused: { what?: string }):
       return AUTH_OK;
     }
     if (action === Action.SELECT || action === Action.FUNCTION || action === Action.RECURSIVE) return AUTH_OK;
-    const pragma = a1.toLowerCase();
-    if (action === Action.PRAGMA && READ_PRAGMAS.has(pragma) && (a2 === '' || PRAGMAS_WITH_ARGUMENT.has(pragma))) {
-      return AUTH_OK;
-    }
+    if (action === Action.PRAGMA && isReadPragma(a1, a2)) return AUTH_OK;
     refused.what ??= `${actionName(action)}${a1 ? ` ${a1}` : ''}`;
     return AUTH_DENY;
   };
@@ -128,10 +125,20 @@ export function fencePolicy(fence: Fence): Policy {
       case Action.REINDEX:
         // CREATE INDEX on a table that has rows builds the index: SQLite reports it as a REINDEX.
         return fence.setup ? AUTH_OK : deny(action, a1);
+      case Action.PRAGMA:
+        // Pragmas that only describe (SQLite's session extension reads table_xinfo while a
+        // handler writes); none that sets anything.
+        return isReadPragma(a1, a2) ? AUTH_OK : deny(action, a1);
       default:
         return deny(action, a1);
     }
   };
+}
+
+/** True for a pragma that only reports (given no value, or the name of what to describe). */
+function isReadPragma(name: string, argument: string): boolean {
+  const pragma = name.toLowerCase();
+  return READ_PRAGMAS.has(pragma) && (argument === '' || PRAGMAS_WITH_ARGUMENT.has(pragma));
 }
 
 const SCHEMA_TABLES = new Set(['sqlite_master', 'sqlite_temp_master', 'sqlite_schema', 'sqlite_temp_schema']);

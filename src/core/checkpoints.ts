@@ -6,9 +6,11 @@
 import type { SqlDriver } from './driver.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { headPosition } from './event-log.ts';
+import type { StartPosition } from './types.ts';
+import { validateStart } from './validate.ts';
 
 /** Where a consumer that has no checkpoint yet starts: the beginning, the current end, or after a position. */
-export type ConsumerStart = 'start' | 'end' | number;
+export type ConsumerStart = StartPosition;
 
 /** An event a consumer gave up on, as `advanceConsumer` records it. */
 export interface DeadLetterInput {
@@ -53,11 +55,8 @@ export function openCheckpoint(db: SqlDriver, name: string, start: ConsumerStart
   validateConsumerName(name);
   const existing = db.get<{ position: number }>('SELECT position FROM cairn_consumers WHERE name = ?', [name]);
   if (existing !== undefined) return Number(existing.position);
-  let position: number;
-  if (start === 'start') position = 0;
-  else if (start === 'end') position = headPosition(db);
-  else if (Number.isSafeInteger(start) && start >= 0) position = start;
-  else throw new InvalidArgumentError(`A consumer starts at 'start', 'end' or a position >= 0, got ${String(start)}`);
+  validateStart(start, 'A consumer start');
+  const position = start === 'start' ? 0 : start === 'end' ? headPosition(db) : start;
   db.run('INSERT INTO cairn_consumers (name, position, updated_at) VALUES (?, ?, ?)', [name, position, now]);
   return position;
 }

@@ -118,7 +118,14 @@ export class CommitQueue {
         this.#finish(jobs, attempt.outcomes);
         return;
       }
-      this.#onLost();
+      try {
+        this.#onLost();
+      } catch (e) {
+        // What is kept next to the database cannot even be read back: the storage is gone.
+        const error = this.#mapError(e);
+        for (const job of jobs) job.reject(error);
+        return;
+      }
       if (attempt.kind === 'lost') {
         jobs[attempt.culprit]!.reject(attempt.error);
         jobs = jobs.filter((_, i) => i !== attempt.culprit);

@@ -10,15 +10,21 @@ export function encodeCursor(position: number): string {
 
 /** The position a cursor points at; `INVALID_ARGUMENT` if it is not one of ours. */
 export function decodeCursor(cursor: string): number {
-  let text: string;
+  const refuse = (): never => {
+    throw new InvalidArgumentError(`Not a Cairn cursor: ${JSON.stringify(String(cursor).slice(0, 100))}`);
+  };
+  if (typeof cursor !== 'string' || cursor.length > 64) refuse();
+  let text = '';
   try {
     text = atob(cursor);
   } catch {
-    throw new InvalidArgumentError(`Not a Cairn cursor: ${JSON.stringify(cursor)}`);
+    refuse();
   }
-  const position = Number(text.slice(PREFIX.length));
-  if (!text.startsWith(PREFIX) || !Number.isSafeInteger(position) || position < 0) {
-    throw new InvalidArgumentError(`Not a Cairn cursor: ${JSON.stringify(cursor)}`);
-  }
+  // Only what encodeCursor makes: the prefix, then a position in plain decimal, nothing else
+  // (no sign, exponent, hex, leading zero or blank), and the cursor in canonical base64.
+  const digits = text.slice(PREFIX.length);
+  if (!text.startsWith(PREFIX) || !/^(0|[1-9][0-9]*)$/.test(digits)) refuse();
+  const position = Number(digits);
+  if (!Number.isSafeInteger(position) || encodeCursor(position) !== cursor) refuse();
   return position;
 }

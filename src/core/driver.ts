@@ -40,6 +40,22 @@ export interface QueryOptions {
   timeoutMs?: number;
 }
 
+/**
+ * What a piece of work changed, as SQLite's session extension records it, and how to undo
+ * it: what the sync engine uses to take pending local events (and what projections made of
+ * them) out of the log, so that the server's events can go before them.
+ */
+export interface ChangeCapture {
+  /** Runs `fn`, and returns what it changed in the tables `include` accepts (tables with a primary key only). */
+  record<T>(fn: () => T, include: (table: string) => boolean): { result: T; changeset: Uint8Array };
+  /**
+   * Undoes changesets, the newest given last (it is undone first). False, with nothing
+   * reliable undone, if the database no longer holds what a changeset recorded (the caller
+   * then rolls back to a savepoint and takes the slow way).
+   */
+  undo(changesets: readonly Uint8Array[]): boolean;
+}
+
 /** The statements a fenced view of the connection may run (see `SqlDriver.fenced`). */
 export type FencedDriver = Pick<SqlDriver, 'exec' | 'run' | 'all' | 'get'>;
 
@@ -68,6 +84,8 @@ export interface SqlDriver {
    * on. A refused statement throws INVALID_ARGUMENT naming what was refused.
    */
   fenced?(fence: Fence): FencedDriver;
+  /** Optional: change capture through SQLite's session extension (needed to sync). */
+  changes?: ChangeCapture;
   /** Optional: true while a transaction is open (SQLite rolls one back by itself after some failures). */
   inTransaction?(): boolean;
   /** Optional: calls `listener` with the (lower-cased) table of every row inserted, updated or deleted. */

@@ -130,6 +130,7 @@ export function decodeEvent(e: StoredEvent): RecordedEvent {
     routingKey: e.routingKey,
     timestamp: e.timestamp,
     schemaVersion: e.schemaVersion,
+    serverPosition: e.serverPosition,
   };
 }
 

@@ -34,17 +34,40 @@ import {
 import { CommitQueue } from './commit-queue.ts';
 import type { QueryOptions, QueryResult, SqlDriver, SqlValue } from './driver.ts';
 import { InternalError, InvalidArgumentError } from './errors.ts';
-import { appendEvents, headPosition, readBatch, readEventsById, readStreamEvents } from './event-log.ts';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_REBUILD_BATCH, MAX_EVENT_BYTES_LIMIT, MAX_PAGE_SIZE } from './limits.ts';
+import {
+  appendEvents,
+  headPosition,
+  readBatch,
+  readEventsById,
+  readStreamEvents,
+  streamVersion,
+  type RemoteEvent,
+} from './event-log.ts';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_QUERY_TIMEOUT, DEFAULT_REBUILD_BATCH, MAX_EVENT_BYTES_LIMIT, MAX_PAGE_SIZE } from './limits.ts';
 import { CommitNotices, type CommitNotice, type NoticePart } from './notices.ts';
 import { planPage, readPage } from './paging.ts';
 import { ProjectionRunner, type Projection, type ProjectionProgress } from './projection.ts';
 import { checkQueryParams, validateTimeout } from './query-params.ts';
 import type { AppendRequest, StoredBatch, StoredEvent, StoredPage } from './records.ts';
+import { LocalSync, type PullOutcome } from './reconcile.ts';
 import { rebuildProjections } from './rebuild.ts';
 import { migrate } from './schema.ts';
 import { loadAggregate, saveSnapshot, type AggregateLoad } from './snapshots.ts';
 import { endsTransaction, toCairnError } from './sql-errors.ts';
+import {
+  readConflicts,
+  readOutbox,
+  removeConflict,
+  syncState,
+  toRequest,
+  validateSyncFilter,
+  type OutboxAppend,
+  type OutboxCommand,
+  type Refusal,
+  type StoredConflict,
+  type SyncFilter,
+  type SyncLocalState,
+} from './sync-log.ts';
 import type { AppendResult, EventFilter, PageArgs, ReadStreamOptions } from './types.ts';
 import type { Upcast } from './upcast.ts';
 import {
@@ -79,8 +102,9 @@ export interface EngineOptions {
 
 /** The engine's operations; this is also the API the worker serves. */
 export interface Engine {
-  append(req: AppendRequest): Promise<AppendResult>;
-  appendMany(reqs: AppendRequest[]): Promise<AppendResult[]>;
+  /** Appends to one stream; `command` is what an aggregate decided it from, kept for sync to decide it again. */
+  append(req: AppendRequest, command?: OutboxCommand): Promise<AppendResult>;
+  appendMany(reqs: AppendRequest[], command?: OutboxCommand): Promise<AppendResult[]>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   read(filter: EventFilter, page?: PageArgs): Promise<StoredPage>;
   /** Up to `limit` events matching `filter` after position `after`, with the head of the same snapshot. */
@@ -111,8 +135,28 @@ export interface Engine {
   onCommit(listener: (notice: CommitNotice) => void): () => void;
   /** Calls `listener` as projections are built from the log; returns an unsubscribe function. */
   onProjectionProgress(listener: (progress: ProjectionProgress) => void): () => void;
+  /** Starts (or goes on) syncing the streams of `filter`; returns the device's sync state. */
+  syncOpen(filter: SyncFilter): Promise<SyncLocalState>;
+  /** The device's sync state. */
+  syncState(): Promise<SyncLocalState>;
+  /** Up to `limit` local writes still to push, oldest first. */
+  outbox(limit: number): Promise<{ seq: number; appends: OutboxAppend[] }[]>;
+  /** Records the server's answers to a push. */
+  outboxPushed(outcomes: { seq: number; refusal: Refusal | null }[]): Promise<void>;
+  /** Applies one page of the server's events, then keeps the cursor after them. */
+  applyPulled(events: RemoteEvent[], cursor: string): Promise<PullOutcome>;
+  /** The local writes the server refused, with the server's events of their stream. */
+  conflicts(): Promise<ConflictRecord[]>;
+  /** Resolves a conflict: `rebase` appends its events again after the server's, `discard` drops them. */
+  resolveConflict(id: number, resolution: 'rebase' | 'discard'): Promise<AppendResult[]>;
   /** Commits what is queued, then closes the connection. */
   close(): Promise<void>;
+}
+
+/** A conflict as `conflicts()` reports it. */
+export interface ConflictRecord extends StoredConflict {
+  /** The server's events of the stream that the write did not expect (after its expected version). */
+  serverEvents: StoredEvent[];
 }
 
 /** Opens an engine on a connection: migrates the schema, sets projections up and starts the commit queue. */
@@ -137,12 +181,14 @@ class SqlEngine implements Engine {
   /** The tables the running write touched, when the driver can tell. */
   readonly #touched = new Set<string>();
   readonly #stopTracking: (() => void) | undefined;
+  readonly #sync: LocalSync;
+  #rebuilding = false;
   #closed: Promise<void> | undefined;
 
   constructor(driver: SqlDriver, options: EngineOptions) {
     this.#maxEventBytes = checkLimit(options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, 'maxEventBytes', MAX_EVENT_BYTES_LIMIT);
     this.#batchSize = checkLimit(options.rebuildBatchSize ?? DEFAULT_REBUILD_BATCH, 'rebuildBatchSize', MAX_PAGE_SIZE);
-    this.#queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? 5000;
+    this.#queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT;
     this.#now = options.now ?? Date.now;
     this.#driver = driver;
     migrate(driver);
@@ -150,50 +196,39 @@ class SqlEngine implements Engine {
     this.#projections.prepare();
     this.#queue = new CommitQueue(driver, {
       mapError: toCairnError,
-      onTransactionLost: () => this.#projections.reloadAll(),
+      onTransactionLost: () => {
+        this.#projections.reloadAll();
+        this.#sync.reload();
+      },
       onCommitted: (ms) => this.#notices.timed(ms),
       endsTransaction: (e) => endsTransaction((e as { cause?: unknown }).cause ?? e),
       ...(options.schedule ? { schedule: options.schedule } : {}),
     });
     this.#stopTracking = driver.onRowChange?.((table) => this.#touched.add(table));
-    if (this.#projections.any) {
-      void rebuildProjections({
-        projections: this.#projections,
-        batchSize: this.#batchSize,
-        write: (run, describe, fallback) => this.#write(run, describe, fallback),
-        progress: (p) => {
-          for (const listener of this.#progressListeners) listener(p);
-        },
-        closing: () => this.#closed !== undefined,
-      });
-    }
+    this.#sync = new LocalSync(driver, this.#projections);
+    if (this.#projections.any) this.#startRebuild();
   }
 
-  async append(req: AppendRequest): Promise<AppendResult> {
+  async append(req: AppendRequest, command?: OutboxCommand): Promise<AppendResult> {
     validateEncodedAppend(req, this.#maxEventBytes);
+    const origin = validateCommand(command);
     return this.#write(
-      () => this.#appendOne(req, this.#now()),
+      () => this.#localWrite([req], origin)[0]!,
       (result) => ({ head: result.position, streams: [req.stream], types: req.events.map((e) => e.type) }),
       () => this.#appendTables(),
     );
   }
 
-  async appendMany(reqs: AppendRequest[]): Promise<AppendResult[]> {
+  async appendMany(reqs: AppendRequest[], command?: OutboxCommand): Promise<AppendResult[]> {
     if (!Array.isArray(reqs) || reqs.length === 0) {
       throw new InvalidArgumentError('appendMany needs a non-empty array of appends');
     }
     for (const req of reqs) validateEncodedAppend(req, this.#maxEventBytes);
     validateDistinctIds(reqs);
+    const origin = validateCommand(command);
     return this.#write(
-      () => {
-        const at = this.#now();
-        return reqs.map((req) => this.#appendOne(req, at));
-      },
-      (results) => ({
-        head: Math.max(...results.map((r) => r.position)),
-        streams: reqs.map((r) => r.stream),
-        types: reqs.flatMap((r) => r.events.map((e) => e.type)),
-      }),
+      () => this.#localWrite(reqs, origin),
+      (results) => describeAppends(reqs, results),
       () => this.#appendTables(),
     );
   }
@@ -307,6 +342,75 @@ class SqlEngine implements Engine {
     return () => void this.#progressListeners.delete(listener);
   }
 
+  async syncOpen(filter: SyncFilter): Promise<SyncLocalState> {
+    const checked = validateSyncFilter(filter);
+    return this.#write(
+      () => {
+        this.#sync.open(checked);
+        return syncState(this.#driver);
+      },
+      () => ({ head: headPosition(this.#driver) }),
+      () => ['cairn_meta'],
+    );
+  }
+
+  syncState(): Promise<SyncLocalState> {
+    return this.#queue.read(() => syncState(this.#driver));
+  }
+
+  async outbox(limit: number): Promise<{ seq: number; appends: OutboxAppend[] }[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit must be an integer >= 1');
+    return this.#queue.read(() =>
+      readOutbox(this.#driver, true, limit).map((e) => ({ seq: e.seq, appends: e.appends.filter((a) => a.local !== true) })),
+    );
+  }
+
+  async outboxPushed(outcomes: { seq: number; refusal: Refusal | null }[]): Promise<void> {
+    await this.#write(
+      () => this.#sync.pushed(outcomes),
+      () => ({ head: headPosition(this.#driver) }),
+      () => ['cairn_outbox'],
+    );
+  }
+
+  async applyPulled(events: RemoteEvent[], cursor: string): Promise<PullOutcome> {
+    const outcome = await this.#write(
+      () => this.#sync.applyPulled(events, cursor, this.#now()),
+      () => ({ head: headPosition(this.#driver), streams: [...new Set(events.map((e) => e.stream))], types: [...new Set(events.map((e) => e.type))] }),
+      () => ['events', 'cairn_projections', 'cairn_outbox', 'cairn_conflicts', ...this.#projections.readyTables()],
+    );
+    if (outcome.rebuilding.length > 0) this.#startRebuild();
+    return outcome;
+  }
+
+  conflicts(): Promise<ConflictRecord[]> {
+    return this.#queue.read(() =>
+      readConflicts(this.#driver).map((c) => ({
+        ...c,
+        serverEvents: readStreamEvents(this.#driver, c.stream, typeof c.expected === 'number' ? c.expected + 1 : 1, false, -1),
+      })),
+    );
+  }
+
+  async resolveConflict(id: number, resolution: 'rebase' | 'discard'): Promise<AppendResult[]> {
+    if (!Number.isSafeInteger(id)) throw new InvalidArgumentError('A conflict id is an integer');
+    if (resolution !== 'rebase' && resolution !== 'discard') throw new InvalidArgumentError("A conflict is resolved with 'rebase' or 'discard'");
+    const results = await this.#write(
+      () => {
+        const conflict = readConflicts(this.#driver).find((c) => c.id === id);
+        if (conflict === undefined) throw new InvalidArgumentError(`There is no conflict ${id}`);
+        removeConflict(this.#driver, id);
+        if (resolution === 'discard') return [];
+        // After the server's events: each stream at its version now.
+        const reqs = conflict.appends.map((a) => ({ ...toRequest(a), expectedVersion: streamVersion(this.#driver, a.stream) }));
+        return this.#localWrite(reqs, conflict.command);
+      },
+      (results) => (results.length === 0 ? { head: headPosition(this.#driver) } : describeAppends([], results)),
+      () => ['cairn_conflicts', ...this.#appendTables()],
+    );
+    return results;
+  }
+
   close(): Promise<void> {
     this.#closed ??= Promise.resolve().then(() => {
       this.#queue.close();
@@ -331,16 +435,68 @@ class SqlEngine implements Engine {
     );
   }
 
-  #appendOne(req: AppendRequest, at: number): AppendResult {
-    const inserted: StoredEvent[] = [];
-    const result = appendEvents(this.#driver, req, at, inserted);
-    this.#projections.apply(inserted);
-    return result;
+  /** One local write: its appends, their projections, and (when it syncs) its place in the outbox. */
+  #localWrite(reqs: readonly AppendRequest[], command: OutboxCommand | null): AppendResult[] {
+    const at = this.#now();
+    return this.#sync.write(reqs, at, command, () => {
+      const inserted: StoredEvent[][] = [];
+      const result = reqs.map((req) => {
+        const rows: StoredEvent[] = [];
+        const r = appendEvents(this.#driver, req, at, rows);
+        this.#projections.apply(rows);
+        inserted.push(rows);
+        return r;
+      });
+      return { result, inserted };
+    });
+  }
+
+  /** Builds the projections behind the log, unless a build is already running. */
+  #startRebuild(): void {
+    if (this.#rebuilding) return;
+    this.#rebuilding = true;
+    void rebuildProjections({
+      projections: this.#projections,
+      batchSize: this.#batchSize,
+      write: (run, describe, fallback) => this.#write(run, describe, fallback),
+      progress: (p) => {
+        for (const listener of this.#progressListeners) listener(p);
+      },
+      closing: () => this.#closed !== undefined,
+    }).finally(() => {
+      this.#rebuilding = false;
+      // A restart that came while the last batch ran.
+      if (this.#closed === undefined && this.#projections.building().length > 0) this.#startRebuild();
+    });
   }
 
   #appendTables(): string[] {
     return ['events', 'cairn_projections', ...this.#projections.readyTables()];
   }
+}
+
+/** The notice of a local write. */
+function describeAppends(reqs: readonly AppendRequest[], results: readonly AppendResult[]): NoticePart {
+  return {
+    head: Math.max(0, ...results.map((r) => r.position)),
+    streams: results.map((r) => r.stream),
+    types: reqs.flatMap((r) => r.events.map((e) => e.type)),
+  };
+}
+
+/** Checks the aggregate command an append says it was decided from. */
+function validateCommand(command: unknown): OutboxCommand | null {
+  if (command === undefined || command === null) return null;
+  const c = command as Partial<OutboxCommand>;
+  if (typeof c !== 'object' || typeof c.category !== 'string' || typeof c.id !== 'string' || typeof c.commandId !== 'string') {
+    throw new InvalidArgumentError('An append\'s command needs its category, id and commandId');
+  }
+  try {
+    JSON.stringify(c.command);
+  } catch {
+    throw new InvalidArgumentError("An append's command must be JSON");
+  }
+  return { category: c.category, id: c.id, command: c.command ?? null, commandId: c.commandId };
 }
 
 function checkLimit(value: unknown, what: string, max: number): number {

@@ -23,6 +23,7 @@ export const ErrorCode = {
   UPCAST_FAILED: 'UPCAST_FAILED',
   COMMAND_FAILED: 'COMMAND_FAILED',
   SYNC_REJECTED: 'SYNC_REJECTED',
+  SYNC_UNAVAILABLE: 'SYNC_UNAVAILABLE',
   UNAUTHORIZED: 'UNAUTHORIZED',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -217,6 +218,15 @@ export class SyncRejectedError extends CairnError {
   }
 }
 
+/** The sync server could not be reached (offline, refused, timed out), or answered what it should not. */
+export class SyncUnavailableError extends CairnError {
+  declare readonly code: typeof ErrorCode.SYNC_UNAVAILABLE;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.SYNC_UNAVAILABLE, message, options);
+    this.name = 'SyncUnavailableError';
+  }
+}
+
 /** The sync server refused the caller's token. */
 export class UnauthorizedError extends CairnError {
   declare readonly code: typeof ErrorCode.UNAUTHORIZED;
@@ -275,6 +285,7 @@ export const ERROR_TABLE = {
     fields: ['stream'],
     rebuild: (m, f) => new SyncRejectedError(m, typeof f.stream === 'string' ? f.stream : undefined),
   },
+  SYNC_UNAVAILABLE: { fields: [], rebuild: (m) => new SyncUnavailableError(m) },
   UNAUTHORIZED: { fields: [], rebuild: (m) => new UnauthorizedError(m) },
   INTERNAL: {
     fields: ['originalCode'],
@@ -330,6 +341,8 @@ export const isUpcastFailed = guardFor(ErrorCode.UPCAST_FAILED);
 export const isCommandFailed = guardFor(ErrorCode.COMMAND_FAILED);
 /** True when `e` is a push the sync server refused. */
 export const isSyncRejected = guardFor(ErrorCode.SYNC_REJECTED);
+/** True when `e` is a sync server out of reach. */
+export const isSyncUnavailable = guardFor(ErrorCode.SYNC_UNAVAILABLE);
 /** True when `e` is a token the sync server refused. */
 export const isUnauthorized = guardFor(ErrorCode.UNAUTHORIZED);
 /** True when `e` is an unexpected failure. */

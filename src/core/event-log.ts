@@ -28,6 +28,7 @@ const EVENT_COLUMNS = [
   ['routing_key', 'routingKey'],
   ['timestamp', 'timestamp'],
   ['schema_version', 'schemaVersion'],
+  ['server_position', 'serverPosition'],
 ] as const satisfies readonly (readonly [string, keyof StoredEvent])[];
 
 /** `SELECT ${COLUMNS}` yields rows shaped as StoredEvents. */
@@ -97,6 +98,7 @@ export function appendEvents(db: SqlDriver, req: AppendRequest, now: number, ins
       inserted.push({
         id: e.id, stream: req.stream, category, version: actual + i + 1, position: first + i, type: e.type,
         data: e.data, metadata: e.metadata, routingKey: req.routingKey, timestamp: now, schemaVersion: e.schemaVersion,
+        serverPosition: null,
       }),
     );
   }
@@ -176,6 +178,56 @@ function replayedAppend(
     last = row;
   }
   return { stream: req.stream, version: last.version, position: last.position, ids: req.events.map((e) => e.id) };
+}
+
+/** An event as the sync server holds it: at the server's version, with its server position. */
+export interface RemoteEvent {
+  id: string;
+  stream: string;
+  version: number;
+  type: string;
+  data: string;
+  metadata: string | null;
+  routingKey: string | null;
+  schemaVersion: number;
+  timestamp: number;
+  serverPosition: number;
+}
+
+const INSERT_REMOTE =
+  'INSERT INTO events (id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version, server_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Inserts an event of the server's at its version, confirmed; returns it as stored. */
+export function insertRemote(db: SqlDriver, e: RemoteEvent): StoredEvent {
+  const category = categoryOf(e.stream);
+  const { lastInsertRowid: position } = db.run(INSERT_REMOTE, [
+    e.id, e.stream, category, e.version, e.type, e.data, e.metadata, e.routingKey, e.timestamp, e.schemaVersion, e.serverPosition,
+  ]);
+  return {
+    id: e.id, stream: e.stream, category, version: e.version, position, type: e.type, data: e.data, metadata: e.metadata,
+    routingKey: e.routingKey, timestamp: e.timestamp, schemaVersion: e.schemaVersion, serverPosition: e.serverPosition,
+  };
+}
+
+/** Where an event is stored, and whether the server has confirmed it; undefined when it is not stored. */
+export function storedEvent(db: SqlDriver, id: string): { stream: string; version: number; serverPosition: number | null } | undefined {
+  const row = db.get<{ stream: string; version: number; server_position: number | null }>(
+    'SELECT stream, version, server_position FROM events WHERE id = ?',
+    [id],
+  );
+  return row === undefined ? undefined : { stream: row.stream, version: Number(row.version), serverPosition: row.server_position === null ? null : Number(row.server_position) };
+}
+
+/** Marks a local event as confirmed by the server, at its server position. */
+export function confirmEvent(db: SqlDriver, id: string, serverPosition: number): void {
+  db.run('UPDATE events SET server_position = ? WHERE id = ?', [serverPosition, id]);
+}
+
+/** Removes events by id (pending local ones, taken out of the log); returns how many went. */
+export function deleteEvents(db: SqlDriver, ids: readonly string[]): number {
+  let n = 0;
+  for (const id of ids) n += db.run('DELETE FROM events WHERE id = ?', [id]).changes;
+  return n;
 }
 
 /** Reads events by id, in the order given; ids that are not stored are left out. */
@@ -297,7 +349,7 @@ export function filteredQuery(
 }
 
 /** A row as `PACKED_ROW` lays it out. */
-type PackedRow = [string, string, string, number, number, string, string, string | null, string | null, number, number];
+type PackedRow = [string, string, string, number, number, string, string, string | null, string | null, number, number, number | null];
 
 /**
  * Runs `sql` (a SELECT of `COLUMNS`) and returns its rows, in position order (descending
@@ -333,7 +385,7 @@ function selectEvents(db: SqlDriver, sql: string, params: SqlValue[], backward: 
 function unpackRow(r: PackedRow): StoredEvent {
   return {
     id: r[0], stream: r[1], category: r[2], version: r[3], position: r[4], type: r[5],
-    data: r[6], metadata: r[7], routingKey: r[8], timestamp: r[9], schemaVersion: r[10],
+    data: r[6], metadata: r[7], routingKey: r[8], timestamp: r[9], schemaVersion: r[10], serverPosition: r[11],
   };
 }
 

@@ -22,3 +22,5 @@ export const MAX_FILTER_TYPES = 100;
 export const MAX_EVENT_BYTES_LIMIT = 16 * 1024 * 1024;
 /** How deep event data may nest. */
 export const MAX_JSON_DEPTH = 256;
+/** The time budget of a query (and of each run of a watch) when none is given, in ms. */
+export const DEFAULT_QUERY_TIMEOUT = 5000;

@@ -150,24 +150,7 @@ export class ProjectionRunner {
       }
       db.exec('BEGIN IMMEDIATE');
       try {
-        if (row !== undefined) dropObjects(db, JSON.parse(row.objects) as SchemaObject[]);
-        const before = new Set(schemaObjects(db).map(key));
-        entry.fence.setup = true;
-        try {
-          synchronous(def.name, 'setup', def.setup(entry.db as ProjectionSetupDb));
-        } finally {
-          entry.fence.setup = false;
-        }
-        this.#own(entry, schemaObjects(db).filter((o) => !before.has(key(o))));
-        entry.position = 0;
-        // On an empty log there is nothing to build.
-        entry.state = headPosition(db) === 0 ? 'ready' : 'building';
-        db.run(
-          `INSERT INTO cairn_projections (name, version, state, position, objects, error) VALUES (?, ?, ?, 0, ?, NULL)
-           ON CONFLICT (name) DO UPDATE SET version = excluded.version, state = excluded.state,
-             position = 0, objects = excluded.objects, error = NULL`,
-          [def.name, def.version, entry.state, JSON.stringify(entry.objects)],
-        );
+        this.#setUp(entry, row === undefined ? [] : (JSON.parse(row.objects) as SchemaObject[]));
         db.exec('COMMIT');
       } catch (e) {
         db.exec('ROLLBACK');
@@ -176,6 +159,69 @@ export class ProjectionRunner {
           : new ProjectionFailedError(def.name, `The setup of projection "${def.name}" failed: ${messageOf(e)}`, { cause: e });
       }
     }
+  }
+
+  /**
+   * Starts projections over: drops their objects, runs `setup` again and builds them from
+   * the log, inside the caller's transaction. What the sync engine does to projections it
+   * cannot undo precisely (see `restartable`).
+   */
+  restart(names: readonly string[]): void {
+    for (const name of names) {
+      const entry = this.#entry(name);
+      this.#setUp(entry, entry.objects);
+      entry.error = undefined;
+    }
+  }
+
+  /**
+   * The projections whose every table has a primary key: SQLite's session extension can
+   * record, and so undo, their changes. The others are rebuilt instead.
+   */
+  undoable(): { exact: string[]; rebuild: string[] } {
+    const exact: string[] = [];
+    const rebuild: string[] = [];
+    for (const entry of this.#entries.values()) {
+      const keyed = tablesOf(entry).every((t) =>
+        this.#driver.all<{ pk: number }>('SELECT pk FROM pragma_table_info(?)', [t]).some((c) => Number(c.pk) > 0),
+      );
+      (keyed && entry.state === 'ready' ? exact : rebuild).push(entry.def.name);
+    }
+    return { exact, rebuild };
+  }
+
+  /** Drops `previous`, runs the setup, and records the new objects; the projection then builds from position 0. */
+  #setUp(entry: Entry, previous: SchemaObject[]): void {
+    const db = this.#driver;
+    const { def } = entry;
+    dropObjects(db, previous);
+    const before = new Set(schemaObjects(db).map(key));
+    entry.fence.setup = true;
+    try {
+      synchronous(def.name, 'setup', def.setup(entry.db as ProjectionSetupDb));
+    } finally {
+      entry.fence.setup = false;
+    }
+    this.#own(entry, schemaObjects(db).filter((o) => !before.has(key(o))));
+    entry.position = 0;
+    // On an empty log there is nothing to build.
+    entry.state = headPosition(db) === 0 ? 'ready' : 'building';
+    db.run(
+      `INSERT INTO cairn_projections (name, version, state, position, objects, error) VALUES (?, ?, ?, 0, ?, NULL)
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, state = excluded.state,
+         position = 0, objects = excluded.objects, error = NULL`,
+      [def.name, def.version, entry.state, JSON.stringify(entry.objects)],
+    );
+  }
+
+  /** Every projection's name, in registration order. */
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** The names of the projections in step with the log. */
+  readyNames(): string[] {
+    return [...this.#entries.values()].filter((e) => e.state === 'ready').map((e) => e.def.name);
   }
 
   /** The names of the projections still to build, in registration order. */

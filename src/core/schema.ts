@@ -60,6 +60,57 @@ const MIGRATIONS: readonly string[] = [
      objects  TEXT    NOT NULL,
      error    TEXT
    );`,
+  // 4: sync. The log is rebuilt with AUTOINCREMENT so that a position is never handed out
+  // twice, even after pending local events are taken out of the log to be placed after the
+  // server's (a follower's cursor may already be past them). Each event gains the position
+  // the sync server gave it (null: not confirmed by the server). The outbox holds each local
+  // write until the server has it, the conflicts what the server refused.
+  `CREATE TABLE events_v4 (
+     position        INTEGER PRIMARY KEY AUTOINCREMENT,
+     id              TEXT    NOT NULL,
+     stream          TEXT    NOT NULL,
+     category        TEXT    NOT NULL,
+     version         INTEGER NOT NULL,
+     type            TEXT    NOT NULL,
+     data            TEXT    NOT NULL,
+     metadata        TEXT,
+     routing_key     TEXT,
+     timestamp       INTEGER NOT NULL,
+     schema_version  INTEGER NOT NULL DEFAULT 1,
+     server_position INTEGER
+   );
+   INSERT INTO events_v4 (position, id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version)
+     SELECT position, id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version FROM events;
+   DROP TABLE events;
+   ALTER TABLE events_v4 RENAME TO events;
+   CREATE UNIQUE INDEX events_id ON events (id);
+   CREATE UNIQUE INDEX events_stream ON events (stream, version);
+   CREATE INDEX events_category ON events (category, position);
+   CREATE INDEX events_type ON events (type, position);
+   CREATE INDEX events_routing_key ON events (routing_key, position) WHERE routing_key IS NOT NULL;
+   CREATE TABLE cairn_meta (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE cairn_outbox (
+     seq      INTEGER PRIMARY KEY,
+     batch    TEXT    NOT NULL,
+     command  TEXT,
+     changes  BLOB,
+     ready    TEXT    NOT NULL,
+     pushed   INTEGER NOT NULL DEFAULT 0,
+     refused  TEXT
+   );
+   CREATE TABLE cairn_conflicts (
+     id             INTEGER PRIMARY KEY,
+     stream         TEXT    NOT NULL,
+     expected       TEXT    NOT NULL,
+     server_version INTEGER NOT NULL,
+     batch          TEXT    NOT NULL,
+     command        TEXT,
+     reason         TEXT    NOT NULL,
+     at             INTEGER NOT NULL
+   );`,
 ];
 
 /** The schema version this code writes. */

@@ -33,6 +33,7 @@ import {
   type SqlValue,
 } from './driver.ts';
 import { InternalError, InvalidArgumentError, QueryTimeoutError, ReadOnlyQueryError } from './errors.ts';
+import { DEFAULT_QUERY_TIMEOUT } from './limits.ts';
 
 /** Wraps an open oo1 database. The driver is a plain object of functions, so it can be wrapped with a spread. */
 export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): SqlDriver {
@@ -44,6 +45,10 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
     get: <T = Row>(sql: string, params?: readonly SqlValue[]) => d.get<T>(sql, params),
     query: <T = Row>(sql: string, params?: readonly SqlValue[], options?: QueryOptions) => d.query<T>(sql, params, options),
     fenced: (fence) => d.fenced(fence),
+    changes: {
+      record: (fn, include) => d.record(fn, include),
+      undo: (changesets) => d.undo(changesets),
+    },
     inTransaction: () => d.inTransaction(),
     onRowChange: (listener) => d.onRowChange(listener),
     close: () => d.close(),
@@ -63,8 +68,6 @@ interface PreparedQuery extends Prepared {
 const QUERY_CACHE_SIZE = 64;
 /** How many SQLite VM steps run between two looks at a query's deadline. */
 const PROGRESS_STEPS = 1000;
-/** The default time budget of a query, in ms. */
-export const DEFAULT_QUERY_TIMEOUT = 5000;
 
 class SqliteWasmDriver implements SqlDriver {
   readonly #sqlite3: Sqlite3Static;
@@ -79,6 +82,10 @@ class SqliteWasmDriver implements SqlDriver {
   #policy: Policy | undefined;
   /** While a query runs: when it must be interrupted (ms since the epoch). */
   #deadline = 0;
+  /** The tables the change capture running now records. */
+  #include: (table: string) => boolean = () => false;
+  /** The session's table filter, installed in the WASM function table once. */
+  #sessionFilter: number | undefined;
 
   constructor(sqlite3: Sqlite3Static, db: Database) {
     this.#sqlite3 = sqlite3;
@@ -129,7 +136,8 @@ class SqliteWasmDriver implements SqlDriver {
       this.#deadline = Date.now() + timeoutMs;
       try {
         return { rows: readAll<T>(q.stmt, q.columns), tables: q.tables };
-      } catch (e) {
+      } catch (thrown) {
+        const e = toSqlError(this.#sqlite3, thrown);
         if (isSqlError(e, 'INTERRUPT')) throw new QueryTimeoutError(timeoutMs);
         if (isSqlError(e, 'READONLY')) throw new ReadOnlyQueryError('store.query only reads, and this statement tried to write');
         throw e;
@@ -171,6 +179,65 @@ class SqliteWasmDriver implements SqlDriver {
 
   inTransaction(): boolean {
     return this.#sqlite3.capi.sqlite3_get_autocommit(this.#db) === 0;
+  }
+
+  record<T>(fn: () => T, include: (table: string) => boolean): { result: T; changeset: Uint8Array } {
+    const { capi, wasm } = this.#sqlite3;
+    this.#include = include;
+    this.#sessionFilter ??= wasm.installFunction('ipp', (_ctx: number, table: number) => (this.#include(wasm.cstrToJs(table) ?? '') ? 1 : 0));
+    const stack = wasm.pstack.pointer;
+    let session = 0;
+    try {
+      const ppSession = wasm.pstack.allocPtr();
+      check(this.#sqlite3, capi.sqlite3session_create(this.#db, 'main', ppSession), 'sqlite3session_create');
+      session = Number(wasm.peekPtr(ppSession));
+      capi.sqlite3session_table_filter(session, this.#sessionFilter, 0);
+      check(this.#sqlite3, capi.sqlite3session_attach(session, 0), 'sqlite3session_attach');
+      const result = fn();
+      const pSize = wasm.pstack.alloc(4);
+      const ppChangeset = wasm.pstack.allocPtr();
+      check(this.#sqlite3, capi.sqlite3session_changeset(session, pSize, ppChangeset), 'sqlite3session_changeset');
+      const size = wasm.peek32(pSize);
+      const pChangeset = Number(wasm.peekPtr(ppChangeset));
+      const changeset = wasm.heap8u().slice(pChangeset, pChangeset + size);
+      capi.sqlite3_free(pChangeset);
+      return { result, changeset };
+    } finally {
+      if (session !== 0) capi.sqlite3session_delete(session);
+      wasm.pstack.restore(stack);
+    }
+  }
+
+  undo(changesets: readonly Uint8Array[]): boolean {
+    for (let i = changesets.length - 1; i >= 0; i--) {
+      if (!this.#undoOne(changesets[i]!)) return false;
+    }
+    return true;
+  }
+
+  /** Inverts one changeset and applies it; false at the first row that is not as recorded. */
+  #undoOne(changeset: Uint8Array): boolean {
+    if (changeset.length === 0) return true;
+    const { capi, wasm } = this.#sqlite3;
+    const stack = wasm.pstack.pointer;
+    const pIn = wasm.alloc(changeset.length);
+    try {
+      wasm.heap8u().set(changeset, Number(pIn));
+      const pSize = wasm.pstack.alloc(4);
+      const ppOut = wasm.pstack.allocPtr();
+      check(this.#sqlite3, capi.sqlite3changeset_invert(changeset.length, pIn, pSize, ppOut), 'sqlite3changeset_invert');
+      const pOut = wasm.peekPtr(ppOut);
+      let conflicted = false;
+      const rc = capi.sqlite3changeset_apply(this.#db, wasm.peek32(pSize), pOut, 0, () => {
+        conflicted = true;
+        return capi.SQLITE_CHANGESET_ABORT;
+      }, 0);
+      capi.sqlite3_free(pOut);
+      return rc === 0 && !conflicted;
+    } finally {
+      wasm.dealloc(pIn);
+      wasm.pstack.restore(stack);
+    }
   }
 
   onRowChange(listener: (table: string) => void): () => void {
@@ -305,6 +372,11 @@ class SqliteWasmDriver implements SqlDriver {
       wasm.dealloc(pSql);
     }
   }
+}
+
+/** Throws the SqlError of a failed C call. */
+function check(sqlite3: Sqlite3Static, rc: number, what: string): void {
+  if (rc !== 0) throw new SqlError(rcName(sqlite3, rc), `${what} failed: ${rcName(sqlite3, rc)}`);
 }
 
 /** What sqlite-wasm threw, as a SqlError named by its (extended) result code; anything else as it is. */

@@ -48,6 +48,8 @@ export interface RecordedEvent<T extends string = string, D = unknown> {
   /** Milliseconds since the Unix epoch, when the event was appended. */
   timestamp: number;
   schemaVersion: number;
+  /** The position the sync server gave it; null while it waits to be pushed, and in stores that do not sync. */
+  serverPosition: number | null;
 }
 
 /** The union of recorded events for an event map. */
@@ -137,6 +139,9 @@ export interface EventsOptions {
   /** How many events each round trip fetches. */
   batchSize?: number;
 }
+
+/** Where following the log starts: the beginning (`'start'`), its current end (`'end'`), or after a position. */
+export type StartPosition = 'start' | 'end' | number;
 
 /** Where a store keeps its data. */
 export type StorageKind = 'opfs' | 'indexeddb' | 'memory';

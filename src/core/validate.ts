@@ -13,7 +13,7 @@ import {
   MAX_TYPE_LENGTH,
 } from './limits.ts';
 import type { AppendRequest, EncodedEvent } from './records.ts';
-import type { EventFilter, ExpectedVersion, ReadStreamOptions } from './types.ts';
+import type { EventFilter, ExpectedVersion, ReadStreamOptions, StartPosition } from './types.ts';
 
 /** True when `s` is well-formed UTF-16: no lone surrogate, which SQLite would store as U+FFFD. */
 export function isWellFormed(s: string): boolean {
@@ -132,6 +132,13 @@ export function validateReadStreamOptions(options: unknown): { fromVersion: numb
     );
   }
   return { fromVersion: o.fromVersion, backward: o.direction === 'backward', limit: o.limit ?? -1 };
+}
+
+/** Throws INVALID_ARGUMENT unless `start` is `'start'`, `'end'` or a position >= 0. */
+export function validateStart(start: unknown, what = 'from'): asserts start is StartPosition {
+  if (start === 'start' || start === 'end') return;
+  if (typeof start === 'number' && Number.isSafeInteger(start) && start >= 0) return;
+  throw new InvalidArgumentError(`${what} must be 'start', 'end' or a position >= 0, got ${String(start)}`);
 }
 
 /** Checks a global position argument (a cursor's position, a checkpoint). */

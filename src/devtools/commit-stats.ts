@@ -7,7 +7,7 @@
  * these are the store's figures, not this tab's. A notice after a leader handover
  * (`tables: ['*']`) counts the events it reveals but has no transaction time.
  */
-import type { InspectedStore } from './context.ts';
+import type { InspectedStore } from './inspected-store.ts';
 
 /** The figures of one second. */
 export interface SecondStats {

@@ -4,28 +4,12 @@
  * statistics gathered since mounting, the other tabs' inspectors, and navigation.
  */
 import type { Consumer } from '../client/consumer.ts';
-import type { Store } from '../client/store.ts';
 import type { EventFilter } from '../core/types.ts';
 import type { CommitStats } from './commit-stats.ts';
+import type { InspectedStore } from './inspected-store.ts';
 import type { Presence } from './presence.ts';
 
-/** The store API the inspector reads; every `Store`, whatever its event map, has it. */
-export type InspectedStore = Pick<
-  Store,
-  | 'name'
-  | 'storage'
-  | 'role'
-  | 'onRoleChange'
-  | 'onCommit'
-  | 'read'
-  | 'head'
-  | 'query'
-  | 'watch'
-  | 'projections'
-  | 'onProjectionProgress'
-  | 'consumers'
-  | 'deadLetters'
->;
+export type { InspectedStore } from './inspected-store.ts';
 
 /** The inspector's views, in the order of its tabs. */
 export const VIEWS = ['log', 'streams', 'sql', 'projections', 'consumers', 'tabs', 'activity', 'storage'] as const;

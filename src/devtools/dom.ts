@@ -59,7 +59,9 @@ export function bytes(n: number): string {
 /** How an error reads in a view: its Cairn `code` first, when it has one. */
 export function describeError(e: unknown): { code: string | undefined; message: string } {
   const code = (e as { code?: unknown } | null)?.code;
-  const message = e instanceof Error ? e.message : String(e);
+  const own = (e as { message?: unknown } | null)?.message;
+  // Errors, and error-shaped data (`{ code, message }`, as a sync status carries).
+  const message = typeof own === 'string' ? own : String(e);
   return { code: typeof code === 'string' ? code : undefined, message };
 }
 

@@ -5,4 +5,5 @@
 export { mountInspector, type Inspector } from './mount-inspector.ts';
 export { defineInspectorElement, type CairnInspectorElement } from './inspector-element.ts';
 export type { InspectorOptions } from './inspector-app.ts';
-export type { InspectedStore, InspectorView } from './context.ts';
+export type { InspectorView } from './context.ts';
+export type { InspectedStore } from './inspected-store.ts';

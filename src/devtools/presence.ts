@@ -10,7 +10,7 @@
  * moment and reading it back from `navigator.locks.query()`), so that a lock held by a tab
  * (a durable consumer's) can be told to belong to this tab or to a named other one.
  */
-import type { Role } from '../protocol/api.ts';
+import type { Role } from '../client/index.ts';
 
 /** A tab with an inspector open on the store. */
 export interface TabInfo {

@@ -16,8 +16,9 @@
  *   second time: the first attempt's events are found and returned.
  */
 import { toStrictJson } from '../core/encode.ts';
+import { sleep } from '../core/time.ts';
 import { isUlid } from '../core/validate.ts';
-import { isVersionConflict } from '../core/errors.ts';
+import { InvalidArgumentError, isVersionConflict } from '../core/errors.ts';
 import type {
   AppendResult,
   DefaultEventMap,
@@ -43,6 +44,13 @@ export interface AggregateDefinition<S, C, E extends EventMap = DefaultEventMap>
   revision?: number;
   /** How many times to reload and decide again after a version conflict. Default 10. */
   retries?: number;
+  /**
+   * What to do when sync finds that a command made with a `commandId` conflicts with the
+   * server's events of its stream: `'redecide'` decides it again on the server's state (the
+   * outcome is told by `store.sync.onRedecided`); `'keep'` (the default) leaves the conflict
+   * to the app (`store.sync.conflicts()`).
+   */
+  onConflict?: 'redecide' | 'keep';
 }
 
 /** Options of `handle`. */
@@ -83,12 +91,20 @@ export interface AggregateCommand {
   send(options?: HandleOptions): Promise<unknown>;
 }
 
+/** What a command an aggregate appended was: kept with the write, so that sync can decide it again. */
+export interface AggregateOrigin {
+  category: string;
+  id: string;
+  command: unknown;
+  commandId: string;
+}
+
 /** What an aggregate needs of a store. */
 export interface AggregateStore<E extends EventMap> {
   load(stream: string, revision: number | null): Promise<{ snapshot: { version: number; state: string } | null; events: RecordedEventOf<E>[] }>;
   readStream(stream: string): Promise<RecordedEventOf<E>[]>;
   readEvents(ids: string[]): Promise<RecordedEventOf<E>[]>;
-  append(stream: string, events: EventInputOf<E>[], expectedVersion: number): Promise<AppendResult>;
+  append(stream: string, events: EventInputOf<E>[], expectedVersion: number, command?: AggregateOrigin): Promise<AppendResult>;
   saveSnapshot(stream: string, revision: number, version: number, state: string): Promise<void>;
 }
 
@@ -101,6 +117,7 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
   readonly #queues = new Map<string, Promise<unknown>>();
 
   constructor(store: AggregateStore<E>, definition: AggregateDefinition<S, C, E>) {
+    checkDefinition(definition);
     this.#def = Object.freeze({ ...definition });
     this.#store = store;
     this.category = definition.category;
@@ -147,7 +164,8 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
       })) as EventInputOf<E>[];
       let result: AppendResult;
       try {
-        result = await this.#store.append(stream, events, version);
+        const origin = options.commandId === undefined ? undefined : { category: this.category, id, command, commandId: options.commandId };
+        result = await this.#store.append(stream, events, version, origin);
       } catch (e) {
         if (isVersionConflict(e) && attempt < retries) {
           // Another writer got there first; back off a little, with jitter, and decide again.
@@ -235,6 +253,27 @@ export class Aggregate<S, C, E extends EventMap = DefaultEventMap> {
   }
 }
 
+function checkDefinition<S, C, E extends EventMap>(d: AggregateDefinition<S, C, E>): void {
+  if (typeof d !== 'object' || d === null) throw new InvalidArgumentError('An aggregate needs its definition');
+  if (typeof d.category !== 'string' || d.category.length === 0 || d.category.length > 100 || d.category.includes('-')) {
+    throw new InvalidArgumentError('An aggregate needs a category: a non-empty string without "-" of at most 100 characters');
+  }
+  if (typeof d.evolve !== 'function' || typeof d.decide !== 'function') {
+    throw new InvalidArgumentError(`Aggregate "${d.category}" needs evolve and decide functions`);
+  }
+  const positiveInteger = (value: unknown, what: string, min: number): void => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= min)) {
+      throw new InvalidArgumentError(`${what} must be an integer >= ${min}, got ${String(value)}`);
+    }
+  };
+  positiveInteger(d.snapshotEvery, 'snapshotEvery', 1);
+  positiveInteger(d.revision, 'revision', 1);
+  positiveInteger(d.retries, 'retries', 0);
+  if (d.onConflict !== undefined && d.onConflict !== 'redecide' && d.onConflict !== 'keep') {
+    throw new InvalidArgumentError("onConflict must be 'redecide' or 'keep'");
+  }
+}
+
 function withCausation(metadata: Metadata | undefined, options: HandleOptions): Metadata {
   const base = options.metadata ?? {};
   const out: Metadata = { ...base, ...metadata };
@@ -256,6 +295,7 @@ function asRecorded<E extends EventMap>(e: AppendedEvent<E>, stream: string, cat
     routingKey: null,
     timestamp: Date.now(),
     schemaVersion: e.schemaVersion ?? 1,
+    serverPosition: null,
   } as unknown as RecordedEventOf<E>;
 }
 
@@ -273,8 +313,4 @@ export async function deriveIds(commandId: string, from: number, count: number):
     ids.push(id);
   }
   return ids;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -14,7 +14,6 @@
  */
 import { CommandFailedError, messageOf } from '../core/errors.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
-import type { Consumer, ConsumerOptions } from '../client/consumer.ts';
 import type { AggregateCommand } from './aggregate.ts';
 
 /** A process manager: which events it follows and the commands it sends for each. */
@@ -25,9 +24,6 @@ export interface ProcessManagerDefinition<E extends EventMap> {
   /** The commands an event calls for, built with `aggregate.command(id, command)`. */
   react: (event: RecordedEventOf<E>) => readonly AggregateCommand[] | Promise<readonly AggregateCommand[]>;
 }
-
-/** A running process manager: a durable consumer, with its dead letters to list, retry and discard. */
-export type ProcessManager = Consumer;
 
 /** The consumer handler that runs a process manager's reaction to one event. */
 export function processManagerHandler<E extends EventMap>(
@@ -53,6 +49,3 @@ export function processManagerHandler<E extends EventMap>(
     }
   };
 }
-
-/** Options of `store.processManager`: those of a durable consumer. */
-export type ProcessManagerOptions = ConsumerOptions;

@@ -8,10 +8,13 @@
  *   replies to the asking worker's inbox, so no tab receives (or pays to clone) another
  *   tab's traffic, and two tabs using the same request ids cannot be confused.
  *
+ * Requests, replies and pushes are the RPC's own messages (`rpc.ts`), with the addresses
+ * added: between tabs the same RPC runs as between a page and its worker.
+ *
  * The lock names live here too, since every worker must agree on them.
  */
 import type { StorageKind } from '../core/types.ts';
-import type { SerializedError } from './error-codec.ts';
+import type { RpcPush, RpcRequest, RpcResponse } from './rpc.ts';
 
 /** A worker that has just started asks the leader to make itself known. */
 export interface HelloMessage {
@@ -27,27 +30,14 @@ export interface LeaderMessage {
   head: number;
 }
 
-/** A follower's call, posted to the leader's inbox. `id` is unique per `from` only. */
-export interface ForwardedRequest {
-  kind: 'request';
-  from: string;
-  to: string;
-  id: number;
-  op: string;
-  args: unknown[];
-}
+/** A follower's call, posted to the leader's inbox: an RPC request, addressed. `id` is unique per `from` only. */
+export type ForwardedRequest = RpcRequest & { from: string; to: string };
 
-/** The leader's answer, posted to the asking worker's inbox. */
-export type ForwardedReply =
-  | { kind: 'reply'; to: string; id: number; ok: true; result: unknown }
-  | { kind: 'reply'; to: string; id: number; ok: false; error: SerializedError };
+/** The leader's answer, posted to the asking worker's inbox: an RPC reply, addressed. */
+export type ForwardedReply = RpcResponse & { to: string };
 
 /** A push the leader publishes to every tab. */
-export interface PushRelay {
-  kind: 'push';
-  push: string;
-  data: unknown;
-}
+export type PushRelay = RpcPush;
 
 /** A follower is closing; the leader may forget its inbox. */
 export interface ByeMessage {

@@ -10,9 +10,16 @@
  * runs one entity's commands one after another.
  */
 import { useCallback, useSyncExternalStore } from 'react';
-import type { Store } from '../client/store.ts';
-import { Aggregate, type AggregateDefinition, type HandleOptions, type HandleResult, type LoadResult } from '../domain/aggregate.ts';
-import type { DefaultEventMap, EventMap } from '../core/types.ts';
+import type {
+  Aggregate,
+  AggregateDefinition,
+  DefaultEventMap,
+  EventMap,
+  HandleOptions,
+  HandleResult,
+  LoadResult,
+  Store,
+} from '../client/index.ts';
 import { useStore } from './cairn-provider.ts';
 import { resourceOf } from './live-resource.ts';
 

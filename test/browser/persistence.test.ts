@@ -80,7 +80,7 @@ describe('errors from the worker keep their class', () => {
       const req = (over: object = {}, event: object = {}) => ({
         stream: 's-1', events: [ev(event)], expectedVersion: 'any' as const, routingKey: null, ...over,
       });
-      await r.open({ name: 'raw', storage: 'opfs', durability: 'strict', maxEventBytes: 64, leaderTimeout: 10_000 });
+      await r.open({ name: 'raw', storage: 'opfs', durability: 'strict', maxEventBytes: 64, leaderTimeout: 10_000, queryTimeout: 5000 });
       await r.append(req());
       const out = {
         conflict: await caught(() => r.append(req({ expectedVersion: 'no_stream' }, { id: '01HZZZZZZZZZZZZZZZZZZZZZZB' }))),

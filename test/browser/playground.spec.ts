@@ -228,6 +228,7 @@ test('the projections, the activity chart under load, and the storage panel', as
   await expect(inspector.getByTestId('storage-mode')).toHaveText('opfs');
   await expect(inspector.locator('.storage-view')).toContainText(/used of/);
   await expect(inspector.locator('.storage-view .coming')).toContainText('not in this version');
+  await expect(inspector.locator('.storage-view [data-sync-state]')).toHaveAttribute('data-sync-state', 'disabled');
   await shoot(page, 'storage');
 });
 

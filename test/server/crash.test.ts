@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { openStore } from '../../src/client/index.ts';
 import { api, append, connect, countEvents, createDatabase, ev, newClient, pushOf, until } from './helpers.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -119,6 +120,61 @@ describe('cairndb-server', () => {
     second.child.kill('SIGTERM');
     expect(await exited(second.child)).toEqual({ code: 0, signal: null });
     expect(second.output()).toMatch(/SIGTERM, stopping\ncairndb-server: stopped\n/);
+  });
+
+  it('a device whose push the server died in pushes again after the restart: nothing lost, nothing twice', async () => {
+    const deviceDb = await createDatabase();
+    const first = await startCli(['--database', deviceDb, '--token', 'dev']);
+    const port = new URL(first.url).port;
+    const device = await openStore({ name: `device-${Date.now()}`, sync: { url: first.url, token: () => 'dev', live: false, interval: 3_600_000 } });
+    onTestFinished(() => device.close());
+    await device.append('dev-1', [{ type: 'First' }]);
+    await device.sync.now();
+
+    // The device's next push inserts its events, then waits on dev-1's stream row, inside
+    // its transaction: there the server is killed.
+    const holder = await connect(deviceDb);
+    onTestFinished(() => holder.end().catch(() => {}));
+    await holder.query('BEGIN');
+    await holder.query("SELECT 1 FROM cairn_streams WHERE tenant = 'default' AND stream = 'dev-1' FOR UPDATE");
+    for (let i = 0; i < 20; i++) await device.append('dev-big', Array.from({ length: 100 }, (_, k) => ({ type: 'Big', data: { i, k } })));
+    await device.append('dev-1', [{ type: 'Second' }], { expectedVersion: 1 });
+    const pushing = device.sync.now().then(
+      () => 'answered',
+      (e: { code?: string }) => e.code,
+    );
+    const probe = await connect(deviceDb);
+    onTestFinished(() => probe.end().catch(() => {}));
+    await until(
+      async () =>
+        (await probe.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows.length === 1,
+      20_000,
+      'the push to wait inside its transaction',
+    );
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    expect(await pushing).toBe('SYNC_UNAVAILABLE');
+    await holder.query('ROLLBACK');
+    expect(device.sync.status.pending).toBe(21);
+
+    // Back on the same address: the device pushes again, and the server stores each event once.
+    const second = await startCli(['--database', deviceDb, '--token', 'dev', '--port', port]);
+    onTestFinished(() => void second.child.kill('SIGKILL'));
+    await device.sync.now();
+    expect(device.sync.status).toMatchObject({ state: 'idle', pending: 0 });
+    const c = await connect(deviceDb);
+    onTestFinished(() => c.end());
+    const { rows } = await c.query<{ stream: string; n: string; ids: string }>(
+      'SELECT stream, count(*) AS n, count(DISTINCT id) AS ids FROM cairn_events GROUP BY stream ORDER BY stream',
+    );
+    expect(rows).toEqual([
+      { stream: 'dev-1', n: '2', ids: '2' },
+      { stream: 'dev-big', n: '2000', ids: '2000' },
+    ]);
+    expect((await device.readStream('dev-1')).map((e) => [e.version, e.type, e.serverPosition !== null])).toEqual([
+      [1, 'First', true],
+      [2, 'Second', true],
+    ]);
   });
 
   it('prints usage for --help and refuses unknown options', async () => {

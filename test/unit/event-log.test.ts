@@ -31,7 +31,7 @@ describe('event-log packed appends and reads', () => {
     expect(first).toEqual({
       id: first.id, stream: 'cart-1', category: 'cart', version: 1, position: 1, type: 'Even',
       data: JSON.stringify(events(1, 50)[0]!.data), metadata: '{"correlationId":"c0"}',
-      routingKey: 'eu', timestamp: first.timestamp, schemaVersion: 1,
+      routingKey: 'eu', timestamp: first.timestamp, schemaVersion: 1, serverPosition: null,
     });
     expect(forward.events[1]!.metadata).toBeNull();
     expect(forward.events[6]!.routingKey).toBeNull();

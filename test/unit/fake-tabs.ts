@@ -3,7 +3,7 @@
  * rules, and BroadcastChannels (Node's own) grouped by owner, so a test can kill an owner
  * the way a crashed tab dies: its locks are released, its channels go silent.
  */
-import type { TabChannel, TabLocks, TabsPlatform } from '../../worker/tabs.ts';
+import type { TabChannel, TabLocks, TabsPlatform } from '../../worker/tabs/index.ts';
 
 interface Holder {
   name: string;

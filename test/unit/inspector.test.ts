@@ -107,6 +107,7 @@ describe('the inspector', () => {
       projections: () => store.projections(),
       consumers: () => store.consumers(),
       deadLetters: (c) => store.deadLetters(c),
+      sync: store.sync,
       onProjectionProgress: (listener) => {
         listeners.add(listener);
         return () => void listeners.delete(listener);

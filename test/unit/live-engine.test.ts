@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isProjectionFailed, isReadOnlyQuery, openStore, type Projection } from '../../src/client/index.ts';
 import { acquireLock } from '../../src/client/locks.ts';
-import type { Backend } from '../../src/client/store.ts';
+import type { Backend } from '../../src/client/ports.ts';
 import { watch } from '../../src/client/watch.ts';
 import type { SqlDriver } from '../../src/core/driver.ts';
 import { createEngine, type CommitNotice } from '../../src/core/engine.ts';

@@ -86,6 +86,48 @@ describe('error codec', () => {
 });
 
 describe('rpc', () => {
+  it('holds calls while there is no target, sends them in order once there is, and never twice to the same one', async () => {
+    const [a, b, close] = pair();
+    const seen: string[] = [];
+    serveRpc({ echo: (x: string) => (seen.push(x), x) }, a);
+    let target: string | undefined;
+    const client = createRpcClient<{ echo(x: string): string }>(b, { target: () => target, waitTimeout: 5000 });
+    const calls = [client.remote.echo('1'), client.remote.echo('2')];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([]);
+    target = 'L1';
+    client.resend();
+    client.resend();
+    expect(await Promise.all(calls)).toEqual(['1', '2']);
+    expect(seen).toEqual(['1', '2']);
+    close();
+  });
+
+  it('fails a call that waited for a target longer than its timeout', async () => {
+    const [, b, close] = pair();
+    const client = createRpcClient<{ echo(x: string): string }>(b, {
+      target: () => undefined,
+      waitTimeout: 30,
+      waitError: () => new StorageUnavailableError('no one'),
+    });
+    await expect(client.remote.echo('x')).rejects.toBeInstanceOf(StorageUnavailableError);
+    close();
+  });
+
+  it('hands unanswered calls over in call order', async () => {
+    const [, b, close] = pair();
+    const client = createRpcClient<{ op(x: number): number }>(b, { target: () => undefined });
+    const first = client.remote.op(1);
+    const second = client.remote.op(2);
+    const taken = client.takePending();
+    expect(taken.map((c) => [c.op, c.args])).toEqual([['op', [1]], ['op', [2]]]);
+    taken[0]!.resolve('one');
+    taken[1]!.reject(new StorageUnavailableError('two'));
+    expect(await first).toBe('one');
+    await expect(second).rejects.toThrow('two');
+    close();
+  });
+
   const api = {
     add: (a: number, b: number) => a + b,
     later: async (ms: number) => new Promise<string>((r) => setTimeout(() => r('done'), ms)),
@@ -128,9 +170,9 @@ describe('rpc', () => {
 
   it('delivers pushes to the client', async () => {
     const [a, b, close] = pair();
-    const got = new Promise((resolve) => createRpcClient(b, resolve));
+    const got = new Promise((resolve) => createRpcClient(b, { onPush: resolve }));
     push(a, 'commit', { head: 7 });
-    expect(await got).toEqual({ push: 'commit', data: { head: 7 } });
+    expect(await got).toEqual({ kind: 'push', push: 'commit', data: { head: 7 } });
     close();
   });
 });

@@ -15,7 +15,7 @@ import {
   type ForwardedRequest,
   type TabMessage,
 } from '../../src/protocol/tabs.ts';
-import { joinTabs, type LeaderServer, type Tabs } from '../../worker/tabs.ts';
+import { joinTabs, type LeaderServer, type Tabs } from '../../worker/tabs/index.ts';
 import { FakeOrigin } from './fake-tabs.ts';
 
 let origin: FakeOrigin;

@@ -316,6 +316,7 @@ export class LogView implements View {
         item('routing key', e.routingKey ?? '—'),
         item('timestamp', `${new Date(e.timestamp).toISOString()} (${timeOfDay(e.timestamp)} local)`),
         item('schema version', e.schemaVersion),
+        item('server position', e.serverPosition ?? '— (not synced)'),
         item(
           'correlation',
           correlationId === undefined
@@ -349,7 +350,7 @@ export class LogView implements View {
 
 /** The columns of an event, as `fromRow` reads them. */
 const EVENT_COLUMNS =
-  'position, id, stream, category, version, type, data, metadata, routing_key AS routingKey, timestamp, schema_version AS schemaVersion';
+  'position, id, stream, category, version, type, data, metadata, routing_key AS routingKey, timestamp, schema_version AS schemaVersion, server_position AS serverPosition';
 
 interface EventRow {
   position: number;
@@ -363,6 +364,7 @@ interface EventRow {
   routingKey: string | null;
   timestamp: number;
   schemaVersion: number;
+  serverPosition: number | null;
 }
 
 function fromRow(r: EventRow): ShownEvent {
@@ -378,6 +380,7 @@ function fromRow(r: EventRow): ShownEvent {
     routingKey: r.routingKey,
     timestamp: Number(r.timestamp),
     schemaVersion: Number(r.schemaVersion),
+    serverPosition: r.serverPosition === null ? null : Number(r.serverPosition),
     raw: true,
   };
 }

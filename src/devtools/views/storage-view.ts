@@ -2,11 +2,14 @@
  * The storage view: where the store keeps its data (`store.storage`), and what the browser
  * says of the origin's storage (`navigator.storage.estimate()` and `persisted()`).
  *
- * The store's own usage, quota and persistence calls and its sync status are planned but not
- * in this version of the store; the panel marked "Coming" says so, and fills itself from
- * them once a store has them (checked at run time, so this view needs no change then).
+ * and the store's sync status (`store.sync.status`, live through `onStatus`).
+ *
+ * The store's own usage, quota and persistence calls are planned but not in this version of
+ * the store; the panel marked "Coming" says so, and tells when a store has them (checked at
+ * run time, so this view needs no change then).
  */
 import type { InspectorContext, View } from '../context.ts';
+import type { InspectedStore } from '../inspected-store.ts';
 import { bytes, errorBox, fill, h } from '../dom.ts';
 
 const MODES: Record<string, string> = {
@@ -21,6 +24,8 @@ export class StorageView implements View {
   readonly #ctx: InspectorContext;
   readonly #origin = h('div', null, h('p', { class: 'muted' }, 'Asking the browser…'));
   readonly #coming = h('div');
+  readonly #sync = h('div');
+  #offSync: (() => void) | undefined;
 
   constructor(ctx: InspectorContext) {
     this.#ctx = ctx;
@@ -30,16 +35,47 @@ export class StorageView implements View {
       { class: 'storage-view' },
       h('section', null, h('h3', null, 'Mode'), h('p', null, h('span', { class: 'badge', 'data-testid': 'storage-mode' }, mode), ' ', MODES[mode] ?? '')),
       h('section', null, h('h3', null, 'This origin (navigator.storage)'), this.#origin),
-      h('section', { class: 'coming' }, h('h3', null, 'Coming: the store’s own figures and sync'), this.#coming),
+      h('section', { class: 'sync' }, h('h3', null, 'Sync (store.sync)'), this.#sync),
+      h('section', { class: 'coming' }, h('h3', null, 'Coming: the store’s own figures'), this.#coming),
     );
   }
 
   show(): void {
     void this.#drawOrigin();
     this.#drawComing();
+    const sync = this.#ctx.store.sync as InspectedStore['sync'] | undefined;
+    if (sync === undefined) {
+      fill(this.#sync, h('p', { class: 'muted' }, 'This store has no sync.'));
+      return;
+    }
+    this.#drawSync(sync.status);
+    this.#offSync = sync.onStatus((status) => this.#drawSync(status));
   }
 
-  hide(): void {}
+  hide(): void {
+    this.#offSync?.();
+    this.#offSync = undefined;
+  }
+
+  #drawSync(status: InspectedStore['sync']['status']): void {
+    if (status.state === 'disabled') {
+      fill(this.#sync, h('p', { 'data-sync-state': 'disabled' }, h('span', { class: 'badge' }, 'disabled'),
+        ' This store was opened without a sync server (openStore({ sync: { url } }) turns it on).'));
+      return;
+    }
+    const item = (term: string, value: string | number): HTMLElement[] => [h('dt', null, term), h('dd', null, String(value))];
+    fill(
+      this.#sync,
+      h('div', { class: 'detail', 'data-sync-state': status.state },
+        h('dl', null,
+          item('state', status.state),
+          item('pending local writes', status.pending),
+          item('server position', status.serverPosition ?? '— (no pull yet)'),
+          item('last synced', status.lastSyncedAt === null ? 'never' : new Date(status.lastSyncedAt).toLocaleString()),
+        ),
+        status.error === undefined ? null : errorBox(status.error)),
+    );
+  }
 
   async #drawOrigin(): Promise<void> {
     const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
@@ -82,7 +118,6 @@ export class StorageView implements View {
           null,
           item('store.estimate()', 'the store’s usage, quota and whether it is persisted'),
           item('store.persist()', 'ask the browser to keep the data'),
-          item('store.sync', 'sync status (state, pending events, server position, last synced)'),
         ),
       ),
     );

@@ -1,0 +1,72 @@
+/**
+ * Calls between tabs, on the same typed RPC as between a page and its worker
+ * (`src/protocol/rpc.ts`), addressed over the tabs' channels:
+ * - `leaderLink`: a follower's client, whose target is the current leader. When the leader
+ *   changes or goes, the client re-sends what the old one had not answered, or lets it wait
+ *   (failing with NO_LEADER after the timeout). Event ids are fixed in the page before
+ *   sending, so a re-sent append that had committed replays its first result.
+ * - `serveFollowers`: a leader answers the engine's and sync's operations (nothing else) that reach
+ *   its inbox, while it is still serving, each answer posted to the asking worker's inbox.
+ */
+import { ROUTED_OPS, type RoutedOp } from '../../src/protocol/api.ts';
+import { createRpcClient, serveRpc, type Endpoint, type RpcClient } from '../../src/protocol/rpc.ts';
+import type { ForwardedReply, ForwardedRequest } from '../../src/protocol/tabs.ts';
+import type { TabChannels } from './channels.ts';
+
+/** The engine's operations, as a follower sees them across the tabs. */
+export type EngineCalls = Record<RoutedOp, (...args: unknown[]) => unknown>;
+
+/** A follower's RPC client to the current leader. */
+export function leaderLink(
+  channels: TabChannels,
+  self: string,
+  leader: () => string | undefined,
+  waitTimeout: number,
+  waitError: () => Error,
+): { client: RpcClient<EngineCalls>; deliver(reply: ForwardedReply): void } {
+  const listeners = new Set<(event: MessageEvent) => void>();
+  const endpoint: Endpoint = {
+    postMessage(message) {
+      const to = leader();
+      if (to !== undefined) channels.send(to, { ...(message as ForwardedRequest), from: self, to });
+    },
+    addEventListener: (_type, listener) => void listeners.add(listener),
+    removeEventListener: (_type, listener) => void listeners.delete(listener),
+  };
+  const client = createRpcClient<EngineCalls>(endpoint, { target: leader, waitTimeout, waitError });
+  return {
+    client,
+    deliver(reply) {
+      const event = { data: reply } as MessageEvent;
+      for (const listener of listeners) listener(event);
+    },
+  };
+}
+
+/** Serves followers' engine calls with `run` while `serving()`; returns the handler of requests reaching the inbox. */
+export function serveFollowers(
+  channels: TabChannels,
+  serving: () => boolean,
+  run: (op: RoutedOp, args: unknown[]) => Promise<unknown>,
+): (request: ForwardedRequest) => void {
+  const listeners = new Set<(event: MessageEvent) => void>();
+  const endpoint: Endpoint = {
+    postMessage: () => {},
+    addEventListener: (_type, listener) => void listeners.add(listener),
+    removeEventListener: (_type, listener) => void listeners.delete(listener),
+  };
+  const api = Object.fromEntries(ROUTED_OPS.map((op) => [op, (...args: unknown[]) => run(op, args)]));
+  serveRpc(api, endpoint, {
+    ops: ROUTED_OPS,
+    // Not serving (stepping down): no answer, so the follower re-sends the call to the next leader.
+    accept: () => serving(),
+    reply: (request, response) => {
+      const to = (request as unknown as ForwardedRequest).from;
+      channels.send(to, { ...response, to });
+    },
+  });
+  return (request) => {
+    const event = { data: request } as MessageEvent;
+    for (const listener of listeners) listener(event);
+  };
+}
