@@ -3,13 +3,13 @@
  * repository and built by their own bundlers with no special config, then run in real
  * browsers (and Node) the way a user would run them. See `scratch.ts`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 import type { Browser as FirefoxBrowser } from 'puppeteer-core';
 import { expect, launchPersistent, makeProfile, removeProfile, test, waitForTitle } from '../fixtures.ts';
 import { nodeBinary, prepareScratch, serveStatic, startVite, REPO, type AppServer, type Scratch } from './scratch.ts';
-import { loadSizes, SIZE_TOLERANCE, sizeBudget } from './sizes.ts';
+import { gzipSizes, loadSizes, SIZE_TOLERANCE, sizeBudget } from './sizes.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -22,6 +22,11 @@ test.beforeAll(async () => {
   await Promise.all([
     scratch.exec(scratch.app('vite-quickstart'), 'npx', ['vite', 'build']),
     scratch.exec(scratch.app('vite-worker'), 'npx', ['vite', 'build']),
+  ]);
+  await Promise.all([
+    scratch.exec(scratch.app('vite-devtools'), 'npx', ['vite', 'build']),
+    scratch.exec(scratch.app('vite-devtools'), 'npx', ['vite', 'build', '--config', 'vite.size.config.ts']),
+    scratch.exec(scratch.app('vite-react'), 'npx', ['vite', 'build']),
   ]);
   await scratch.exec(scratch.app('webpack-quickstart'), 'npx', ['webpack']);
   await scratch.exec(scratch.app('contexts'), 'npx', ['vite', 'build']);
@@ -44,6 +49,10 @@ test('the tarball holds the built entry points, types and licence, and nothing u
     'dist/worker/default.js',
     'dist/src/core/index.js',
     'dist/src/core/index.d.ts',
+    'dist/src/react/index.js',
+    'dist/src/react/index.d.ts',
+    'dist/src/devtools/index.js',
+    'dist/src/devtools/index.d.ts',
   ]) {
     expect(files, needed).toContain(needed);
   }
@@ -64,7 +73,7 @@ test('are-the-types-wrong (ESM only) and publint pass on the tarball', async () 
   const attw = await scratch.exec(REPO, 'npx', ['attw', '--profile', 'esm-only', '--format', 'table-flipped', scratch.packed.tarball]);
   console.log(attw);
   // attw exits non-zero on any problem its profile does not ignore; also check each entry point's row.
-  for (const entry of ['"cairndb"', '"cairndb/worker"', '"cairndb/core"']) {
+  for (const entry of ['"cairndb"', '"cairndb/worker"', '"cairndb/core"', '"cairndb/react"', '"cairndb/devtools"']) {
     const cells = (attw.split('\n').find((l) => l.includes(entry)) ?? '').split('│').map((c) => c.trim());
     // [before, name, node16 from ESM, bundler, ...]
     expect(cells.slice(2, 4).map((c) => c.includes('🟢')), `${entry}: ${cells.join(' | ')}`).toEqual([true, true]);
@@ -157,6 +166,102 @@ test.describe('Vite, no config, dev server', () => {
   });
 });
 
+test.describe('cairndb/devtools and cairndb/react in Vite apps, built and previewed', () => {
+  let devtools: AppServer;
+  let react: AppServer;
+  test.beforeAll(async () => {
+    devtools = await startVite(scratch.app('vite-devtools'), 'preview');
+    react = await startVite(scratch.app('vite-react'), 'preview');
+  });
+  test.afterAll(async () => {
+    await devtools?.stop();
+    await react?.stop();
+  });
+
+  test('mountInspector and <cairn-inspector> show the store; the inspector loads nothing until mounted, then each heavy view on first opening', async ({ persistent }) => {
+    const page = await persistent.newPage();
+    const fetched: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin === new URL(devtools.url).origin && url.pathname.endsWith('.js')) fetched.push(url.pathname.slice(1));
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => void errors.push(e.message));
+    await page.goto(devtools.url);
+    await page.waitForFunction(() => document.title === 'ready' || document.title === 'failed', null, { timeout: 60_000 });
+    expect(await page.title(), errors.join('\n')).toBe('ready');
+    const phase = (): string[] => fetched.splice(0);
+    const atLoad = phase();
+    const lazy = /(^|\/)(inspector-app|sql-editor|commit-chart)-[\w-]+\.js$/;
+    expect(atLoad.filter((f) => lazy.test(f))).toEqual([]);
+
+    await page.click('#mount');
+    await page.waitForFunction(() => document.title === 'mounted' || document.title === 'failed');
+    expect(await page.title(), errors.join('\n')).toBe('mounted');
+    const inspector = page.locator('#inspector [data-cairn-inspector]');
+    await expect(inspector.locator('tr[data-position="1"]')).toContainText('cart-1');
+    await expect(inspector.locator('header [data-role]')).toHaveText('leader');
+    // The element, on its `view` attribute.
+    await expect(page.locator('#element main.view')).toHaveAttribute('data-view', 'streams');
+    await expect(page.locator('#element tr[data-stream="cart-1"]')).toBeVisible();
+    await page.waitForLoadState('networkidle');
+    const atMount = phase();
+
+    await inspector.locator('[data-view=sql]').click();
+    await expect(inspector.locator('.sql-view')).toHaveAttribute('data-editor', 'ready');
+    await expect(inspector.locator('.cm-content')).toBeVisible();
+    await inspector.locator('[data-action=run]').click();
+    await expect(inspector.locator('.result-table tbody tr')).toHaveText([/ItemAdded\s*1\s*1/]);
+    const atSql = phase();
+
+    await inspector.locator('[data-view=activity]').click();
+    await expect(inspector.locator('.activity-view')).toHaveAttribute('data-chart', 'ready');
+    await expect(inspector.locator('.chart canvas').first()).toBeVisible();
+    const atChart = phase();
+    expect(errors).toEqual([]);
+
+    expect(atMount.filter((f) => lazy.test(f)).map(chunkName)).toEqual(['inspector-app']);
+    expect(atSql.map(chunkName)).toEqual(['sql-editor']);
+    expect(atChart.map(chunkName)).toEqual(['commit-chart']);
+
+    // What each part weighs, gzipped: in the app as built, and the tiny entry from a build of it alone.
+    const dist = join(scratch.app('vite-devtools'), 'dist');
+    const sizeDist = join(scratch.app('vite-devtools'), 'dist-size');
+    const entryChunks = ['entry.js', ...readdirSync(join(sizeDist, 'assets')).filter((f) => /^context-/.test(f)).map((f) => `assets/${f}`)];
+    const sizes = {
+      entry: gzipSizes(sizeDist, entryChunks).total,
+      mount: gzipSizes(dist, atMount).total,
+      sql: gzipSizes(dist, atSql).total,
+      chart: gzipSizes(dist, atChart).total,
+    };
+    console.log(`devtools gzip bytes: ${JSON.stringify(sizes)} (entry chunks ${entryChunks.join(', ')})`);
+    expect(sizes.entry, 'the tiny entry').toBeLessThan(3_000);
+    expect(sizes.mount, 'the inspector without its editor and chart').toBeLessThan(30_000);
+  });
+
+  test('an app on cairndb/react: Suspense, a live query, an aggregate and a stream, in Chromium', async ({ persistent }) => {
+    const page = await persistent.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => void errors.push(e.message));
+    await page.goto(react.url);
+    await page.waitForFunction(() => document.title === 'ready' || document.title === 'failed', null, { timeout: 60_000 });
+    expect(await page.title(), errors.join('\n')).toBe('ready');
+    await expect(page.locator('#count')).toHaveText('events: 0');
+    await expect(page.locator('#total')).toHaveText('total: 0 at version 0');
+    await page.click('#append');
+    await expect(page.locator('#count')).toHaveText('events: 1');
+    await expect(page.locator('#total')).toHaveText('total: 1 at version 1');
+    await page.click('#add');
+    await expect(page.locator('#total')).toHaveText('total: 3 at version 2');
+    await expect(page.locator('#count')).toHaveText('events: 2');
+    await expect(page.locator('#feed')).toHaveText('new: 1,2');
+    // The data stays across a reload (OPFS), and the hooks start from it.
+    await page.reload();
+    await expect(page.locator('#total')).toHaveText('total: 3 at version 2');
+    expect(errors).toEqual([]);
+  });
+});
+
 test('webpack 5: the quick start, built and run in Chromium, twice with a reload', async ({ persistent }) => {
   const server = await serveStatic(scratch.app('webpack-quickstart'));
   try {
@@ -212,6 +317,11 @@ test.describe('openStore outside a page, in Chromium', () => {
     expect(await ask('service', 'ctx-service-opfs', 'opfs')).toMatchObject({ error: 'STORAGE_UNAVAILABLE' });
   });
 });
+
+/** A built chunk's name without its folder and hash: `assets/sql-editor-x1Y2.js` → `sql-editor`. */
+function chunkName(path: string): string {
+  return path.replace(/^.*\//, '').replace(/-[\w-]{8}\.js$/, '');
+}
 
 /** Loads (or reloads) a page until it is done, and returns what it logged on the way. */
 async function runChromium(page: Page, url: string, reload = false): Promise<string[]> {

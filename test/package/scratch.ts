@@ -76,6 +76,8 @@ export async function prepareScratch(): Promise<Scratch> {
           webpack: pick('webpack'),
           'webpack-cli': pick('webpack-cli'),
           typescript: pick('typescript'),
+          react: pick('react'),
+          'react-dom': pick('react-dom'),
         },
       },
       null,

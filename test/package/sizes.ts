@@ -38,3 +38,10 @@ export function loadSizes(dist: string, paths: readonly string[]): LoadSizes {
   }
   return sizes;
 }
+
+/** The gzip bytes of each of `paths` (relative to a build's folder), and their sum. */
+export function gzipSizes(dist: string, paths: readonly string[]): { files: Record<string, number>; total: number } {
+  const files: Record<string, number> = {};
+  for (const path of new Set(paths)) files[path] = gzipSync(readFileSync(join(dist, path)), { level: 9 }).length;
+  return { files, total: Object.values(files).reduce((a, b) => a + b, 0) };
+}
