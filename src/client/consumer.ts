@@ -20,12 +20,12 @@
  *   without retrying.
  * - The lock is taken before the checkpoint is read, so two runners never both read it.
  */
-import { validateConsumerName, type ConsumerStart, type DeadLetter, type DeadLetterInput } from '../core/checkpoints.ts';
+import type { ConsumerStart, DeadLetter, DeadLetterInput } from '../core/checkpoints.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter, EventMap, RecordedEventOf } from '../core/types.ts';
 import { backoff, sleep } from '../core/time.ts';
-import { validateStart } from '../core/validate.ts';
+import { validateConsumerName, validateStart } from '../core/validate.ts';
 import { checkBatchSize, follow, type LogSource } from './follow.ts';
 import { startRunner } from './runner.ts';
 import { acquireLock } from './locks.ts';

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_QUERY_TIMEOUT } from '../core/limits.ts';
 import type { Projection } from '../core/projection.ts';
 import { validateTimeout } from '../core/query-params.ts';
-import type { SyncFilter } from '../core/sync-log.ts';
+import type { SyncFilter } from '../core/types.ts';
 import type { Durability, StorageOption } from '../core/types.ts';
 import type { UnknownEvents, Upcasters } from '../core/upcast.ts';
 import { parseOpenConfig, type OpenConfig } from '../protocol/api.ts';

@@ -7,7 +7,7 @@ import type { SqlDriver } from './driver.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { headPosition } from './event-log.ts';
 import type { StartPosition } from './types.ts';
-import { validateStart } from './validate.ts';
+import { validateConsumerName, validateStart } from './validate.ts';
 
 /** Where a consumer that has no checkpoint yet starts: the beginning, the current end, or after a position. */
 export type ConsumerStart = StartPosition;
@@ -41,13 +41,6 @@ export interface ConsumerInfo {
   deadLetters: number;
   /** When the checkpoint last moved, in ms since the epoch. */
   updatedAt: number;
-}
-
-/** Validates a consumer name. */
-export function validateConsumerName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw new InvalidArgumentError('A consumer name must be a non-empty string of at most 200 characters');
-  }
 }
 
 /** Creates the consumer's checkpoint at `start` unless it has one; returns the checkpoint. */

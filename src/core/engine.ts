@@ -25,7 +25,6 @@ import {
   listConsumers,
   listDeadLetters,
   openCheckpoint,
-  validateConsumerName,
   type ConsumerInfo,
   type ConsumerStart,
   type DeadLetter,
@@ -60,19 +59,19 @@ import {
   removeConflict,
   syncState,
   toRequest,
-  validateSyncFilter,
   type OutboxAppend,
   type OutboxCommand,
   type Refusal,
   type StoredConflict,
-  type SyncFilter,
   type SyncLocalState,
 } from './sync-log.ts';
-import type { AppendResult, EventFilter, PageArgs, ReadStreamOptions } from './types.ts';
+import type { AppendResult, EventFilter, PageArgs, ReadStreamOptions, SyncFilter } from './types.ts';
 import type { Upcast } from './upcast.ts';
 import {
+  validateConsumerName,
   validateDistinctIds,
   validateEncodedAppend,
+  validateSyncFilter,
   validateFilter,
   validatePosition,
   validateReadStreamOptions,

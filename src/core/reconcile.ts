@@ -58,9 +58,8 @@ import {
   type OutboxCommand,
   type OutboxEntry,
   type Refusal,
-  type SyncFilter,
 } from './sync-log.ts';
-import type { ExpectedVersion } from './types.ts';
+import type { ExpectedVersion, SyncFilter } from './types.ts';
 
 /** What applying one pull did. */
 export interface PullOutcome {

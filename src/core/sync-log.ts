@@ -11,15 +11,8 @@
  * and to be taken out of the log (the changeset of what it did locally).
  */
 import type { SqlDriver } from './driver.ts';
-import { InvalidArgumentError } from './errors.ts';
 import type { AppendRequest, EncodedEvent } from './records.ts';
-import type { ExpectedVersion } from './types.ts';
-
-/** Which streams a device syncs: those of the categories, and the streams, listed (both lists OR'ed); all when absent. */
-export interface SyncFilter {
-  categories?: string[];
-  streams?: string[];
-}
+import type { ExpectedVersion, SyncFilter } from './types.ts';
 
 /** An event as an outbox entry holds it: encoded, with the time it was appended. */
 export interface OutboxEvent extends EncodedEvent {
@@ -128,23 +121,6 @@ export function syncs(filter: SyncFilter | undefined, stream: string, category: 
   if (filter === undefined) return false;
   if (filter.categories === undefined && filter.streams === undefined) return true;
   return (filter.categories?.includes(category) ?? false) || (filter.streams?.includes(stream) ?? false);
-}
-
-/** Checks a sync filter from the outside. */
-export function validateSyncFilter(filter: unknown): SyncFilter {
-  if (filter === undefined || filter === null) return {};
-  if (typeof filter !== 'object' || Array.isArray(filter)) throw new InvalidArgumentError('A sync filter is an object of categories and streams');
-  const f = filter as Record<string, unknown>;
-  const out: SyncFilter = {};
-  for (const key of Object.keys(f)) {
-    if (key !== 'categories' && key !== 'streams') throw new InvalidArgumentError(`Unknown sync filter field "${key}"`);
-    const list = f[key];
-    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 200)) {
-      throw new InvalidArgumentError(`sync filter ${key} must be an array of non-empty names`);
-    }
-    out[key] = [...(list as string[])];
-  }
-  return out;
 }
 
 /** Queues a local write in the outbox. */

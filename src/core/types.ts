@@ -149,3 +149,9 @@ export type StorageKind = 'opfs' | 'indexeddb' | 'memory';
 export type StorageOption = StorageKind | 'auto';
 /** `strict`: an append resolves after its commit is flushed; `relaxed`: after it is committed. */
 export type Durability = 'strict' | 'relaxed';
+
+/** Which streams a device syncs: those of the categories, and the streams, listed (both lists OR'ed); all when absent. */
+export interface SyncFilter {
+  categories?: string[];
+  streams?: string[];
+}

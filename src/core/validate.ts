@@ -13,7 +13,7 @@ import {
   MAX_TYPE_LENGTH,
 } from './limits.ts';
 import type { AppendRequest, EncodedEvent } from './records.ts';
-import type { EventFilter, ExpectedVersion, ReadStreamOptions, StartPosition } from './types.ts';
+import type { EventFilter, ExpectedVersion, ReadStreamOptions, StartPosition, SyncFilter } from './types.ts';
 
 /** True when `s` is well-formed UTF-16: no lone surrogate, which SQLite would store as U+FFFD. */
 export function isWellFormed(s: string): boolean {
@@ -266,3 +266,27 @@ function describe(value: unknown): string {
 
 const FILTER_KEYS = new Set(['stream', 'category', 'types', 'routingKey']);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Validates a consumer name. */
+export function validateConsumerName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+    throw new InvalidArgumentError('A consumer name must be a non-empty string of at most 200 characters');
+  }
+}
+
+/** Checks a sync filter from the outside. */
+export function validateSyncFilter(filter: unknown): SyncFilter {
+  if (filter === undefined || filter === null) return {};
+  if (typeof filter !== 'object' || Array.isArray(filter)) throw new InvalidArgumentError('A sync filter is an object of categories and streams');
+  const f = filter as Record<string, unknown>;
+  const out: SyncFilter = {};
+  for (const key of Object.keys(f)) {
+    if (key !== 'categories' && key !== 'streams') throw new InvalidArgumentError(`Unknown sync filter field "${key}"`);
+    const list = f[key];
+    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 200)) {
+      throw new InvalidArgumentError(`sync filter ${key} must be an array of non-empty names`);
+    }
+    out[key] = [...(list as string[])];
+  }
+  return out;
+}

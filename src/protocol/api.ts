@@ -10,7 +10,8 @@ import { MAX_EVENT_BYTES_LIMIT } from '../core/limits.ts';
 import { MAX_QUERY_TIMEOUT } from '../core/query-params.ts';
 import { push, type Endpoint } from './rpc.ts';
 import type { ProjectionProgress } from '../core/projection.ts';
-import { validateSyncFilter, type SyncFilter } from '../core/sync-log.ts';
+import type { SyncFilter } from '../core/types.ts';
+import { validateSyncFilter } from '../core/validate.ts';
 import type { Durability, StorageKind, StorageOption } from '../core/types.ts';
 
 /** What the page asks the worker to open. */

@@ -22,7 +22,8 @@ import { UnauthorizedError, isCairnError, isUnauthorized, messageOf, type CairnE
 import type { RemoteEvent } from '../core/event-log.ts';
 import type { CommitNotice } from '../core/notices.ts';
 import type { PullOutcome } from '../core/reconcile.ts';
-import type { OutboxAppend, Refusal, SyncFilter, SyncLocalState } from '../core/sync-log.ts';
+import type { OutboxAppend, Refusal, SyncLocalState } from '../core/sync-log.ts';
+import type { SyncFilter } from '../core/types.ts';
 import { backoff, sleep } from '../core/time.ts';
 import type { SyncStatus } from '../protocol/api.ts';
 import { DEFAULT_MAX_BODY_BYTES, type PushBatch, type PushBatchResult, type ServerEvent } from './protocol.ts';

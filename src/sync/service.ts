@@ -1,12 +1,12 @@
 /**
  * A store's sync as the engine's host runs it (the leader's worker, or the in-process store
  * in Node): the runner, and the operations pages call on it (`SyncApi`). Without a sync
- * config the store does not sync, and says so.
+ * config the store does not sync, and says so; the runner, its transport and the wire schema
+ * are loaded only by stores that sync.
  */
 import type { Engine } from '../core/engine.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { SYNC_DISABLED, type SyncApi, type SyncConfig, type SyncStatus } from '../protocol/api.ts';
-import { SyncRunner } from './runner.ts';
 
 /** Where the service reports. */
 export interface SyncPublish {
@@ -35,6 +35,7 @@ export async function startSync(engine: Engine, config: SyncConfig | undefined, 
       stop: async () => {},
     };
   }
+  const { SyncRunner } = await import('./runner.ts');
   const runner = new SyncRunner(
     engine,
     {
