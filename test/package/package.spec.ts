@@ -99,6 +99,17 @@ for (const major of [20, 22]) {
   });
 }
 
+test('the cairndb-server command and cairndb/server from the package: two Node stores converge through each', async () => {
+  test.setTimeout(180_000);
+  const out = await scratch.exec(scratch.app('server'), process.execPath, ['check.mjs']);
+  const logs = out.trim().split('\n');
+  expect(logs).toContain('health: 200');
+  expect(logs).toContain('wrong token: 401');
+  const both = '["cart-1@1:A:true","cart-2@1:B:true"]';
+  expect(logs).toContain(`command: ${both} ${both} idle/0`);
+  expect(logs).toContain(`mounted: ${both} ${both} idle/0`);
+});
+
 test.describe('Vite, no config, built and previewed', () => {
   let quick: AppServer;
   let own: AppServer;
