@@ -56,6 +56,7 @@ import {
   validateStream,
 } from './validate.ts';
 import type { Scheduler } from './commit-queue.ts';
+import type { WriteRecorder } from './write-recorder.ts';
 
 export type { CommitNotice } from './notices.ts';
 
@@ -75,6 +76,12 @@ export interface EngineOptions {
   upcast?: Upcast;
   /** The time budget of `query` when a call gives none, in ms. Default 5000. */
   queryTimeout?: number;
+  /**
+   * Where the database is in memory and kept durable elsewhere (IndexedDB): records each
+   * write and makes each commit durable before it is acknowledged. It also tells which
+   * tables each write touched, so the driver's own row hook is not used alongside it.
+   */
+  recorder?: WriteRecorder;
 }
 
 /** The engine's operations; this is also the API the worker serves. */
@@ -137,6 +144,7 @@ class SqlEngine implements Engine {
   /** The tables the running write touched, when the driver can tell. */
   readonly #touched = new Set<string>();
   readonly #stopTracking: (() => void) | undefined;
+  readonly #recorder: WriteRecorder | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(driver: SqlDriver, options: EngineOptions) {
@@ -145,17 +153,23 @@ class SqlEngine implements Engine {
     this.#queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT;
     this.#now = options.now ?? Date.now;
     this.#driver = driver;
+    this.#recorder = options.recorder;
     migrate(driver);
     this.#projections = new ProjectionRunner(driver, options.projections ?? [], options.upcast);
     this.#projections.prepare();
     this.#queue = new CommitQueue(driver, {
       mapError: toCairnError,
-      onTransactionLost: () => this.#projections.reloadAll(),
+      onTransactionLost: () => {
+        this.#recorder?.discard();
+        this.#projections.reloadAll();
+      },
       onCommitted: (ms) => this.#notices.timed(ms),
+      ...(this.#recorder ? { afterCommit: () => this.#recorder!.commit() } : {}),
       endsTransaction: (e) => endsTransaction((e as { cause?: unknown }).cause ?? e),
       ...(options.schedule ? { schedule: options.schedule } : {}),
     });
-    this.#stopTracking = driver.onRowChange?.((table) => this.#touched.add(table));
+    // A recorder reports the tables itself (it owns SQLite's pre-update hook, see sqlite-wasm-changes.ts).
+    this.#stopTracking = this.#recorder ? undefined : driver.onRowChange?.((table) => this.#touched.add(table));
     if (this.#projections.any) {
       void rebuildProjections({
         projections: this.#projections,
@@ -308,8 +322,8 @@ class SqlEngine implements Engine {
   }
 
   close(): Promise<void> {
-    this.#closed ??= Promise.resolve().then(() => {
-      this.#queue.close();
+    this.#closed ??= Promise.resolve().then(async () => {
+      await this.#queue.close();
       this.#stopTracking?.();
       this.#driver.close();
     });
@@ -320,8 +334,21 @@ class SqlEngine implements Engine {
   #write<T>(run: () => T, describe: (result: T) => NoticePart, fallback: () => readonly string[]): Promise<T> {
     let tables: readonly string[] = [];
     const tracking = this.#stopTracking !== undefined;
+    const recorder = this.#recorder;
     return this.#queue.write(
       () => {
+        if (recorder !== undefined) {
+          const stop = recorder.record();
+          let result: T;
+          try {
+            result = run();
+          } catch (e) {
+            stop(false);
+            throw e;
+          }
+          tables = stop(true);
+          return result;
+        }
         this.#touched.clear();
         const result = run();
         tables = tracking ? [...this.#touched] : fallback();
