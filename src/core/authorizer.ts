@@ -5,7 +5,7 @@
  * - `readOnlyPolicy`: `store.query` and `watch`: reading only, and the pragmas that only
  *   report. It records the tables the statement reads, for `watch`.
  * - `fencePolicy`: projection handlers (and their `setup`): no transaction control, no
- *   ATTACH, no pragmas, and writes only to the projection's own objects; `setup` may also
+ *   ATTACH, no pragmas but those that describe a named table, and writes only to the projection's own objects; `setup` may also
  *   create objects, but never on Cairn's own tables (a trigger on `events` would let a
  *   projection forge events).
  */
@@ -128,11 +128,18 @@ export function fencePolicy(fence: Fence): Policy {
       case Action.REINDEX:
         // CREATE INDEX on a table that has rows builds the index: SQLite reports it as a REINDEX.
         return fence.setup ? AUTH_OK : deny(action, a1);
+      case Action.PRAGMA:
+        // Only a pragma that describes a named table or index: SQLite's session extension
+        // (IndexedDB mode) reads `table_xinfo` of each table the first time a write changes it.
+        return a2 !== '' && DESCRIBING_PRAGMAS.has(a1.toLowerCase()) ? AUTH_OK : deny(action, a1);
       default:
         return deny(action, a1);
     }
   };
 }
+
+/** Pragmas that only describe the table or index named by their argument. */
+const DESCRIBING_PRAGMAS = new Set(['table_info', 'table_xinfo', 'index_info', 'index_xinfo', 'index_list']);
 
 const SCHEMA_TABLES = new Set(['sqlite_master', 'sqlite_temp_master', 'sqlite_schema', 'sqlite_temp_schema']);
 
