@@ -307,6 +307,8 @@ async function holdLock(name: string): Promise<() => void> {
 /** An engine on an IndexedDB store, and how to close both. */
 export interface IndexedDbEngine {
   engine: Engine;
+  /** The in-memory connection (backup, restore). */
+  db: Database;
   store: IndexedDbStore;
   /** Closes the engine (committing what is queued), then the store. */
   close(): Promise<void>;
@@ -340,6 +342,7 @@ export async function openIndexedDbEngine(
   }
   return {
     engine,
+    db,
     store,
     async close() {
       await engine.close();
