@@ -40,6 +40,8 @@ export interface OpenStoreOptions {
   projections?: readonly Projection[];
   /** Outside a browser: how many events one projection rebuild batch applies (default 500). In a browser: `serve({ rebuildBatchSize })`. */
   rebuildBatchSize?: number;
+  /** Asks the browser to keep the origin's data (`store.persist()`) while the store opens. Default false. */
+  persist?: boolean;
 }
 
 /** How long a call waits for a leader by default, in ms. */
@@ -53,6 +55,7 @@ export function openConfig(options: OpenStoreOptions): OpenConfig {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
     throw new InvalidArgumentError('openStore needs a name: a non-empty string of at most 200 characters');
   }
+  if (options.persist !== undefined && typeof options.persist !== 'boolean') throw new InvalidArgumentError('persist must be a boolean');
   const leaderTimeout = options.leaderTimeout ?? DEFAULT_LEADER_TIMEOUT;
   if (typeof leaderTimeout !== 'number' || !(leaderTimeout > 0) || !Number.isFinite(leaderTimeout)) {
     throw new InvalidArgumentError('leaderTimeout must be a positive number of milliseconds');

@@ -52,6 +52,7 @@ import {
 } from './consumer.ts';
 import { stream, subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { watch, type Watch, type WatchOptions } from './watch.ts';
+import { estimateStorage, requestPersistence, type StorageEstimate } from './device-storage.ts';
 
 /** How a store was opened. */
 export interface StoreContext {
@@ -314,6 +315,24 @@ export class Store<E extends EventMap = DefaultEventMap> {
   /** Calls `listener` as projections are built from the log; returns a function that stops it. */
   onProjectionProgress(listener: (progress: ProjectionProgress) => void): () => void {
     return this.#ctx.onProjectionProgress(listener);
+  }
+
+  /**
+   * Asks the browser to keep this origin's data under storage pressure
+   * (`navigator.storage.persist()`). Resolves to whether it is kept; never hangs: an answer
+   * that does not come within a moment (a prompt no one answers) is false.
+   * @example
+   * if (!(await store.persist())) console.log('the browser may evict this data when space runs low');
+   */
+  persist(): Promise<boolean> {
+    this.#open();
+    return requestPersistence();
+  }
+
+  /** The origin's storage use and quota, as the browser reports them, and whether its data is persisted. */
+  estimate(): Promise<StorageEstimate> {
+    this.#open();
+    return estimateStorage();
   }
 
   /** Waits for every acknowledged write, then closes. Later calls fail with STORE_CLOSED. */
