@@ -17,6 +17,8 @@ import type { Database, SAHPoolUtil, Sqlite3Static } from '@sqlite.org/sqlite-wa
 import { createEngine, type Engine, type EngineOptions } from '../src/core/engine.ts';
 import { QuotaExceededError, StorageUnavailableError } from '../src/core/errors.ts';
 import { storagePragmas } from '../src/core/pragmas.ts';
+import { checkBackup, checkRestoreTarget, type RestoreRequest } from '../src/core/restore.ts';
+import { loadDatabase } from '../src/core/sqlite-wasm-changes.ts';
 import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
 import type { Durability, StorageKind, StorageOption } from '../src/core/types.ts';
 import { hasIndexedDb, openIndexedDbEngine } from '../src/storage/indexeddb.ts';
@@ -37,6 +39,10 @@ export interface StorageRequest {
   name: string;
   storage: StorageOption;
   durability: Durability;
+  /** A backup to open the store from, checked first (`src/core/restore.ts`). */
+  restore?: Uint8Array;
+  /** With `restore`: it may replace a store that holds events. */
+  overwrite?: boolean;
 }
 
 /** The file name of the database inside the store's pool. */
@@ -48,6 +54,7 @@ const IDB_REFUSALS = new Set(['SecurityError', 'InvalidStateError', 'NotAllowedE
 /** Opens the store on the storage asked for (see the module header for `'auto'`). */
 export async function openStorage(sqlite3: Sqlite3Static, request: StorageRequest, options: EngineOptions): Promise<OpenedStorage> {
   const { name, storage } = request;
+  const restore = restoreOf(sqlite3, request);
   if (storage === 'opfs' || storage === 'auto') {
     const reason = await opfsMissing();
     if (reason === undefined) return openOpfs(sqlite3, request, options);
@@ -58,7 +65,7 @@ export async function openStorage(sqlite3: Sqlite3Static, request: StorageReques
   if (storage === 'indexeddb' || storage === 'auto') {
     if (hasIndexedDb()) {
       try {
-        const opened = await openIndexedDbEngine(sqlite3, name, request.durability, options);
+        const opened = await openIndexedDbEngine(sqlite3, name, request.durability, options, restore);
         return { engine: opened.engine, storage: 'indexeddb', db: opened.db, close: () => opened.close() };
       } catch (e) {
         const refusal = (e as { cause?: { name?: unknown } }).cause?.name;
@@ -69,6 +76,7 @@ export async function openStorage(sqlite3: Sqlite3Static, request: StorageReques
     }
   }
   const db = new sqlite3.oo1.DB(':memory:', 'c');
+  if (restore !== undefined) loadDatabase(sqlite3, db, [restore.bytes]);
   const engine = engineOn(sqlite3, db, options, () => {});
   return { engine, storage: 'memory', db, close: () => engine.close() };
 }
@@ -80,9 +88,25 @@ export interface OpenedDatabase {
   release: () => void;
 }
 
-/** Opens the store's database file on OPFS, with the PRAGMAs of `durability`. */
-export async function openOpfsDatabase(sqlite3: Sqlite3Static, name: string, durability: Durability): Promise<OpenedDatabase> {
+/** Opens the store's database file on OPFS, with the PRAGMAs of `durability` (from a backup if one is given). */
+export async function openOpfsDatabase(
+  sqlite3: Sqlite3Static,
+  name: string,
+  durability: Durability,
+  restore?: RestoreRequest,
+): Promise<OpenedDatabase> {
   const pool = await installPool(sqlite3, name);
+  if (restore !== undefined) {
+    const current = new pool.OpfsSAHPoolDb(DB_FILE);
+    try {
+      checkRestoreTarget(current, name, restore.overwrite);
+    } finally {
+      current.close();
+    }
+    // A WAL left from the old database would be replayed onto the restored one.
+    pool.unlink(`${DB_FILE}-wal`);
+    await pool.importDb(DB_FILE, restore.bytes);
+  }
   const db = new pool.OpfsSAHPoolDb(DB_FILE);
   try {
     db.exec(storagePragmas(durability));
@@ -95,7 +119,7 @@ export async function openOpfsDatabase(sqlite3: Sqlite3Static, name: string, dur
 }
 
 async function openOpfs(sqlite3: Sqlite3Static, request: StorageRequest, options: EngineOptions): Promise<OpenedStorage> {
-  const { db, release } = await openOpfsDatabase(sqlite3, request.name, request.durability);
+  const { db, release } = await openOpfsDatabase(sqlite3, request.name, request.durability, restoreOf(sqlite3, request));
   const engine = engineOn(sqlite3, db, options, release);
   return {
     engine,
@@ -117,6 +141,13 @@ function engineOn(sqlite3: Sqlite3Static, db: Database, options: EngineOptions, 
     release();
     throw e;
   }
+}
+
+/** The checked backup to restore, if one was given. */
+function restoreOf(sqlite3: Sqlite3Static, request: StorageRequest): RestoreRequest | undefined {
+  if (request.restore === undefined) return undefined;
+  checkBackup(sqlite3, request.restore);
+  return { bytes: request.restore, overwrite: request.overwrite === true };
 }
 
 /** Why OPFS sync access cannot be used in this worker, or undefined when it can. */

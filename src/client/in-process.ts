@@ -8,7 +8,11 @@ import type { SqlDriver } from '../core/driver.ts';
 import { createEngine, type Engine, type EngineOptions } from '../core/engine.ts';
 import type { Projection } from '../core/projection.ts';
 import { StorageUnavailableError } from '../core/errors.ts';
-import { loadSqlite, openMemoryEngine } from '../core/sqlite-wasm.ts';
+import { loadSqlite } from '../core/sqlite-wasm.ts';
+import { checkBackup } from '../core/restore.ts';
+import { loadDatabase } from '../core/sqlite-wasm-changes.ts';
+import { createSqliteWasmDriver } from '../core/sqlite-wasm-driver.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { hasIndexedDb, openIndexedDbEngine } from '../storage/indexeddb.ts';
 import type { EventMap } from '../core/types.ts';
 import type { Upcasting } from '../core/upcast.ts';
@@ -42,12 +46,20 @@ export async function openInProcess<E extends EventMap>(
   if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
   let engine: Engine;
   let release = (): void => {};
+  const sqlite3 = await loadSqlite();
+  if (config.restore !== undefined) checkBackup(sqlite3, config.restore);
+  const restore = config.restore === undefined ? undefined : { bytes: config.restore, overwrite: config.overwrite === true };
   if (indexedDb) {
-    const opened = await openIndexedDbEngine(await loadSqlite(), config.name, config.durability, engineOptions);
+    const opened = await openIndexedDbEngine(sqlite3, config.name, config.durability, engineOptions, restore);
     engine = opened.engine;
     release = () => void opened.store.close();
+  } else if (driver !== undefined) {
+    if (restore !== undefined) throw new InvalidArgumentError('restore opens a store on its own database; it cannot be combined with a driver');
+    engine = createEngine(driver, engineOptions);
   } else {
-    engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);
+    const db = new sqlite3.oo1.DB(':memory:', 'c');
+    if (restore !== undefined) loadDatabase(sqlite3, db, [restore.bytes]);
+    engine = createEngine(createSqliteWasmDriver(sqlite3, db), engineOptions);
   }
   return new Store<E>({
     ...config,

@@ -42,6 +42,13 @@ export interface OpenStoreOptions {
   rebuildBatchSize?: number;
   /** Asks the browser to keep the origin's data (`store.persist()`) while the store opens. Default false. */
   persist?: boolean;
+  /**
+   * Opens the store from a backup (`store.backup()`). A store of that name that already holds
+   * events is not replaced (INVALID_ARGUMENT) unless `overwrite` is true.
+   */
+  restore?: Uint8Array;
+  /** With `restore`: replace a store that holds events. Default false. */
+  overwrite?: boolean;
 }
 
 /** How long a call waits for a leader by default, in ms. */
@@ -68,5 +75,6 @@ export function openConfig(options: OpenStoreOptions): OpenConfig {
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     leaderTimeout,
     queryTimeout: validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT,
+    ...(options.restore === undefined ? {} : { restore: options.restore, overwrite: options.overwrite ?? false }),
   });
 }

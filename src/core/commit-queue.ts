@@ -60,6 +60,8 @@ export interface CommitQueueOptions {
 
 interface Job {
   write: boolean;
+  /** Runs between transactions, never inside one (a backup must see only committed data). */
+  alone?: true;
   run: () => unknown;
   committed: ((result: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
@@ -114,6 +116,11 @@ export class CommitQueue {
     return this.#enqueue(false, run, undefined);
   }
 
+  /** Queues a read that runs outside any transaction, once everything before it has committed (and been made durable). */
+  readCommitted<T>(run: () => T): Promise<T> {
+    return this.#enqueue(false, run, undefined, true);
+  }
+
   /** Refuses new requests; resolves once everything queued has run (and been made durable). */
   close(): Promise<void> {
     this.#closed = true;
@@ -126,13 +133,19 @@ export class CommitQueue {
   drain(): void {
     this.#scheduled = false;
     while (!this.#persisting) {
-      const jobs = this.#alone.shift() ?? this.#jobs.splice(0);
+      const jobs = this.#alone.shift() ?? this.#nextGroup();
       if (jobs.length === 0) {
         for (const resolve of this.#idle.splice(0)) resolve();
         return;
       }
       this.#runGroup(jobs);
     }
+  }
+
+  /** The queued jobs up to the first that must run alone (or that one by itself). */
+  #nextGroup(): Job[] {
+    const cut = this.#jobs.findIndex((j) => j.alone);
+    return this.#jobs.splice(0, cut === -1 ? this.#jobs.length : Math.max(cut, 1));
   }
 
   /** Runs one group; returns once it settled, or once it is being made durable. */
@@ -267,10 +280,10 @@ export class CommitQueue {
     }
   }
 
-  #enqueue(write: boolean, run: () => unknown, committed: ((r: unknown) => void) | undefined): Promise<never> {
+  #enqueue(write: boolean, run: () => unknown, committed: ((r: unknown) => void) | undefined, alone = false): Promise<never> {
     if (this.#closed) return Promise.reject(new StoreClosedError());
     return new Promise<never>((resolve, reject) => {
-      this.#jobs.push({ write, run, committed, resolve: resolve as (v: unknown) => void, reject });
+      this.#jobs.push({ write, run, committed, resolve: resolve as (v: unknown) => void, reject, ...(alone ? { alone: true as const } : {}) });
       if (!this.#scheduled) {
         this.#scheduled = true;
         this.#schedule(() => this.drain());

@@ -57,6 +57,7 @@ import {
 } from './validate.ts';
 import type { Scheduler } from './commit-queue.ts';
 import type { WriteRecorder } from './write-recorder.ts';
+import { importEvents, validateImport, type ImportedEvent, type ImportResult } from './import-events.ts';
 
 export type { CommitNotice } from './notices.ts';
 
@@ -114,6 +115,10 @@ export interface Engine {
   discardDeadLetter(consumer: string, position: number): Promise<boolean>;
   /** Where each projection stands. */
   projections(): Promise<ProjectionProgress[]>;
+  /** Imports recorded events (one batch, one write), skipping those already stored under their id (`import-events.ts`). */
+  importEvents(events: ImportedEvent[]): Promise<ImportResult>;
+  /** The whole database as a SQLite file, taken between two commits: a consistent state. */
+  backup(): Promise<Uint8Array>;
   /** Calls `listener` after every commit that changed something; returns an unsubscribe function. */
   onCommit(listener: (notice: CommitNotice) => void): () => void;
   /** Calls `listener` as projections are built from the log; returns an unsubscribe function. */
@@ -310,6 +315,26 @@ class SqlEngine implements Engine {
 
   projections(): Promise<ProjectionProgress[]> {
     return this.#queue.read(() => this.#projections.status());
+  }
+
+  async importEvents(events: ImportedEvent[]): Promise<ImportResult> {
+    validateImport(events, this.#maxEventBytes);
+    return this.#write(
+      () => {
+        const inserted: StoredEvent[] = [];
+        const result = importEvents(this.#driver, events, inserted);
+        this.#projections.apply(inserted);
+        return result;
+      },
+      () => ({ head: headPosition(this.#driver), streams: events.map((e) => e.stream), types: events.map((e) => e.type) }),
+      () => this.#appendTables(),
+    );
+  }
+
+  async backup(): Promise<Uint8Array> {
+    const serialize = this.#driver.serialize;
+    if (serialize === undefined) throw new InternalError("This store's SQL driver cannot copy its database");
+    return this.#queue.readCommitted(() => serialize.call(this.#driver));
   }
 
   onCommit(listener: (notice: CommitNotice) => void): () => void {

@@ -22,6 +22,10 @@ export interface OpenConfig {
   queryTimeout: number;
   /** How long a request may wait for a leader before failing with NO_LEADER, in ms. */
   leaderTimeout: number;
+  /** A backup to open the store from (`store.backup()`); applied by the first leader only. */
+  restore?: Uint8Array;
+  /** With `restore`: whether it may replace a store that holds events. */
+  overwrite?: boolean;
 }
 
 /** Whether a tab's worker owns the database (`leader`) or forwards to the one that does. */
@@ -53,6 +57,8 @@ export const ENGINE_OPS = [
   'readEvents',
   'loadAggregate',
   'saveSnapshot',
+  'importEvents',
+  'backup',
 ] as const;
 
 /** One of `ENGINE_OPS`. */
@@ -124,7 +130,12 @@ export function parseOpenConfig(data: unknown): OpenConfig {
   }
   const maxEventBytes = positive('maxEventBytes', MAX_EVENT_BYTES_LIMIT);
   if (!Number.isSafeInteger(maxEventBytes)) throw new InvalidArgumentError('maxEventBytes must be an integer');
+  if (c.restore !== undefined && !(c.restore instanceof Uint8Array)) {
+    throw new InvalidArgumentError('restore must be the Uint8Array store.backup() returned');
+  }
+  if (c.overwrite !== undefined && typeof c.overwrite !== 'boolean') throw new InvalidArgumentError('overwrite must be a boolean');
   return {
+    ...(c.restore instanceof Uint8Array ? { restore: c.restore, overwrite: c.overwrite === true } : {}),
     name: c.name,
     storage: c.storage as StorageOption,
     durability: c.durability,

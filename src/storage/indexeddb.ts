@@ -31,6 +31,7 @@ import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { createEngine, type Engine, type EngineOptions } from '../core/engine.ts';
 import { CairnError, QuotaExceededError, StorageUnavailableError, messageOf } from '../core/errors.ts';
+import { checkRestoreTarget, type RestoreRequest } from '../core/restore.ts';
 import { SessionChanges, exportDatabaseParts, loadDatabase } from '../core/sqlite-wasm-changes.ts';
 import { createSqliteWasmDriver } from '../core/sqlite-wasm-driver.ts';
 import { sleep } from '../core/time.ts';
@@ -320,6 +321,7 @@ export async function openIndexedDbEngine(
   name: string,
   durability: Durability,
   options: Omit<EngineOptions, 'recorder'> = {},
+  restore?: RestoreRequest,
 ): Promise<IndexedDbEngine> {
   const db = new sqlite3.oo1.DB(':memory:', 'c');
   let store: IndexedDbStore;
@@ -328,6 +330,17 @@ export async function openIndexedDbEngine(
   } catch (e) {
     db.close();
     throw e;
+  }
+  if (restore !== undefined) {
+    try {
+      checkRestoreTarget(db, name, restore.overwrite);
+      loadDatabase(sqlite3, db, [restore.bytes]);
+      await store.rewrite();
+    } catch (e) {
+      db.close();
+      await store.close();
+      throw e;
+    }
   }
   let engine: Engine;
   try {
