@@ -99,6 +99,8 @@ export async function openOpfsDatabase(
   if (restore !== undefined) {
     const current = new pool.OpfsSAHPoolDb(DB_FILE);
     try {
+      // A store in WAL mode opens only with exclusive locking here (the VFS has no shared memory).
+      current.exec('PRAGMA locking_mode = EXCLUSIVE');
       checkRestoreTarget(current, name, restore.overwrite);
     } finally {
       current.close();
