@@ -50,7 +50,7 @@ export class WorkerSession {
   readonly #endpoint = new CurrentWorker();
   readonly #lifetime = new AbortController();
   #generation = 0;
-  #current: { worker: Worker; id: string; role: Role } | undefined;
+  #current: { worker: Worker; id: string; role: Role; watch: AbortController } | undefined;
   /** The role of the last worker, kept across a stop: a rejoin tells the page if it changed. */
   #lastRole: Role = 'follower';
   #restarting: Promise<void> | undefined;
@@ -109,8 +109,9 @@ export class WorkerSession {
       return undefined;
     }
     worker.addEventListener('error', () => this.#lost(generation));
-    this.#watchLifetime(info.worker, generation);
-    this.#current = { worker, id: info.worker, role: info.role };
+    const watch = new AbortController();
+    this.#watchLifetime(info.worker, generation, watch.signal);
+    this.#current = { worker, id: info.worker, role: info.role, watch };
     this.#endpoint.use(worker);
     this.rpc.resend();
     return info;
@@ -158,14 +159,16 @@ export class WorkerSession {
     this.#current = undefined;
     this.#generation++;
     this.#endpoint.use(undefined);
+    // No lock request of ours stays pending: a page in the back/forward cache must hold none.
+    current.watch.abort();
     current.worker.terminate();
   }
 
   /** A worker holds a lock for its whole life: being granted it means that worker is gone. */
-  #watchLifetime(id: string, generation: number): void {
+  #watchLifetime(id: string, generation: number, signal: AbortSignal): void {
     if (typeof navigator === 'undefined' || navigator.locks === undefined) return;
     navigator.locks
-      .request(workerLockName(id), { mode: 'shared', signal: this.#lifetime.signal }, () => this.#lost(generation))
+      .request(workerLockName(id), { mode: 'shared', signal }, () => this.#lost(generation))
       .catch(() => {
         // Aborted by dispose.
       });

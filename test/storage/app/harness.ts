@@ -102,7 +102,17 @@ const harness = {
   },
   /** Stores kept open on the page by name, for tests that act on them across calls. */
   stores: new Map<string, cairn.Store>(),
+  /** The page's last pageshow (set below). */
+  shows: { persisted: false, count: 0 },
 };
+
+/** The page's last `pageshow`: whether it came from the back/forward cache, and how many there were. */
+const shows = { persisted: false, count: 0 };
+addEventListener('pageshow', (event) => {
+  shows.persisted = event.persisted;
+  shows.count++;
+});
+harness.shows = shows;
 
 declare global {
   interface Window {
