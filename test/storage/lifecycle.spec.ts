@@ -95,7 +95,8 @@ test('a page restored from the back/forward cache serves its store again with a 
     expect(await append(page, 'bfcache', 'Before')).toMatchObject({ version: 1 });
     await page.goto(`${harnessUrl}?elsewhere`);
     await page.waitForFunction(() => document.title === 'ready');
-    await page.goBack();
+    // A page restored from the cache fires no load event: wait for the commit only.
+    await page.goBack({ waitUntil: 'commit' });
     await page.waitForFunction(() => document.title === 'ready');
     const restored = await page.evaluate(() => ({
       shows: window.storageTest.shows,
