@@ -138,9 +138,10 @@ export class WorkerSession {
         const info = await this.#connect(config);
         if (info === undefined) return;
         this.#failures = 0;
+        // Told before any answer of the new worker can arrive: a call that resolves after a rejoin sees the new role.
+        if (info.role !== roleBefore) this.#options.onPush({ kind: 'push', push: 'role', data: info.role });
         const head = await this.rpc.remote.head().catch(() => 0);
         this.#options.onPush({ kind: 'push', push: 'leader', data: { head } });
-        if (info.role !== roleBefore) this.#options.onPush({ kind: 'push', push: 'role', data: info.role });
         return;
       } catch (e) {
         if (++this.#failures >= MAX_RESTARTS) {
