@@ -107,3 +107,66 @@ store.watch<{ id: string; items: number; qty: number }>(
 );
 
 await render();
+
+// Data: export and import NDJSON, back up the store and restore a backup into a new store.
+// Built here rather than in index.html so the playground's markup stays as it is.
+function dataControls(): void {
+  const section = document.createElement('section');
+  section.id = 'data';
+  const out = document.createElement('output');
+  out.id = 'data-result';
+  const button = (id: string, label: string, run: () => Promise<string>): HTMLButtonElement => {
+    const b = document.createElement('button');
+    b.id = id;
+    b.textContent = label;
+    b.onclick = () =>
+      void run().then(
+        (text) => ((out.className = ''), (out.textContent = text)),
+        (e: unknown) => ((out.className = 'error'), (out.textContent = isCairnError(e) ? `${e.code}: ${e.message}` : String(e))),
+      );
+    return b;
+  };
+  const pick = (accept: string): Promise<File | undefined> =>
+    new Promise((resolve) => {
+      const input = Object.assign(document.createElement('input'), { type: 'file', accept });
+      input.onchange = () => resolve(input.files?.[0]);
+      input.click();
+    });
+  const download = (blob: Blob, file: string): void => {
+    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: file });
+    a.click();
+    URL.revokeObjectURL(a.href);
+  };
+  section.append(
+    Object.assign(document.createElement('h2'), { textContent: 'Data' }),
+    button('export', 'Export NDJSON', async () => {
+      const blob = await new Response(store.export()).blob();
+      download(blob, `${store.name}.ndjson`);
+      return `Exported ${blob.size} bytes`;
+    }),
+    button('import', 'Import NDJSON…', async () => {
+      const file = await pick('.ndjson,application/x-ndjson,text/plain');
+      if (file === undefined) return 'Nothing imported';
+      const { imported, skipped } = await store.import(file);
+      await go({ last: PAGE_SIZE });
+      return `Imported ${imported} events, skipped ${skipped} already there`;
+    }),
+    button('backup', 'Back up', async () => {
+      const bytes = await store.backup();
+      download(new Blob([bytes as Uint8Array<ArrayBuffer>]), `${store.name}.sqlite3`);
+      return `Backed up ${bytes.length} bytes`;
+    }),
+    button('restore', 'Restore into a new store…', async () => {
+      const file = await pick('.sqlite3,application/vnd.sqlite3');
+      if (file === undefined) return 'Nothing restored';
+      const name = `${store.name}-restored-${Date.now()}`;
+      const copy = await openStore({ name, restore: new Uint8Array(await file.arrayBuffer()) });
+      const head = await copy.head();
+      await copy.close();
+      return `Restored into "${name}": ${head} events`;
+    }),
+    out,
+  );
+  document.querySelector('main')?.append(section) ?? document.body.append(section);
+}
+dataControls();
