@@ -20,10 +20,11 @@
  * - A transaction that changed the schema (migrations, a projection's setup) has no
  *   changeset that carries it: a whole image is written instead, and if that fails the
  *   database is loaded again from what IndexedDB holds.
- * - Compaction: once the changes after the latest image outgrow a quarter of it, a new
+ * - Compaction: once the changes after the latest image outgrow an eighth of it, a new
  *   image is taken (synchronously, between two commits, so it is one consistent state) and
  *   written in the background; it touches only `images` and `parts`, so commits do not wait
  *   for it. Only once it is written are the older images and the changes it covers deleted.
+ *   Opening with a long tail starts one at once, so the next open does not replay it again.
  * - One context at a time: a Web Lock named after the store is held while it is open, so a
  *   tab's worker and a service worker never write the same data side by side.
  */
@@ -56,10 +57,14 @@ type Idb = IDBPDatabase<StoreSchema>;
 
 /** Each part of an image is at most this many bytes. */
 const PART_BYTES = 4 * 1024 * 1024;
-/** A new image once the changes after the last one reach this many bytes, or a quarter of the image. */
+/** A new image once the changes after the last one reach this many bytes, or an eighth of the image. */
 const MIN_TAIL_BYTES = 2 * 1024 * 1024;
+/** The tail may grow to this share of the image: replaying it costs more per byte than loading the image. */
+const TAIL_SHARE = 1 / 8;
 /** ...or this many transactions, whatever their size (each costs a little to apply at open). */
 const MAX_TAIL_RECORDS = 5000;
+/** After an image could not be written (a full origin), how long before trying again, in ms. */
+const IMAGE_RETRY_MS = 30_000;
 /** How long to wait for another context to let go of the store. */
 const LOCK_WAIT_MS = 5000;
 
@@ -127,6 +132,8 @@ class IdbStore implements IndexedDbStore {
   #tailBytes = 0;
   #tailRecords = 0;
   #compacting: Promise<void> | undefined;
+  /** No image is tried before this time (ms since the epoch): the last one failed. */
+  #imageAfter = 0;
   opened = { imageBytes: 0, replayed: 0 };
 
   constructor(sqlite3: Sqlite3Static, db: Database, idb: Idb, durability: Durability, release: () => void) {
@@ -169,6 +176,8 @@ class IdbStore implements IndexedDbStore {
 
   async settle(): Promise<void> {
     if (!this.#hasImage || this.#changes.schemaVersion() !== this.#schema) await this.#writeImageNow();
+    // A long tail replayed now would be replayed again at every open: fold it into an image.
+    else this.#maybeCompact();
   }
 
   rewrite(): Promise<void> {
@@ -235,8 +244,8 @@ class IdbStore implements IndexedDbStore {
   }
 
   #maybeCompact(): void {
-    if (this.#compacting !== undefined) return;
-    if (this.#tailRecords < MAX_TAIL_RECORDS && this.#tailBytes < Math.max(MIN_TAIL_BYTES, this.#imageBytes / 4)) return;
+    if (this.#compacting !== undefined || Date.now() < this.#imageAfter) return;
+    if (this.#tailRecords < MAX_TAIL_RECORDS && this.#tailBytes < Math.max(MIN_TAIL_BYTES, this.#imageBytes * TAIL_SHARE)) return;
     // Taken now, between two commits: the state after transaction `seq`, exactly.
     const seq = this.#seq;
     const parts = exportDatabaseParts(this.#sqlite3, this.#db, PART_BYTES);
@@ -249,6 +258,7 @@ class IdbStore implements IndexedDbStore {
         // The changes are all still there: only the next open is slower. Try again later.
         this.#tailBytes += covered.bytes;
         this.#tailRecords += covered.records;
+        this.#imageAfter = Date.now() + IMAGE_RETRY_MS;
         console.warn(`Cairn: could not write a database image to IndexedDB (${messageOf(e)}); will try again`);
       })
       .finally(() => (this.#compacting = undefined));
