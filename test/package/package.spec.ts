@@ -55,8 +55,8 @@ test('the tarball holds the built entry points, types and licence, and nothing u
     expect(text.includes('AGFzbQ') || text.includes('data:application/wasm'), `${file} inlines WASM`).toBe(false);
   }
   // The built-in worker is referenced as a module of the package, for the app's bundler to pick up.
-  const openStore = readFileSync(join(installed, 'dist/src/client/open-store.js'), 'utf8');
-  expect(openStore).toContain("new Worker(new URL('../../worker/default.js', import.meta.url)");
+  const inWorker = readFileSync(join(installed, 'dist/src/client/in-worker.js'), 'utf8');
+  expect(inWorker).toContain("new Worker(new URL('../../worker/default.js', import.meta.url)");
   expect(existsSync(join(installed, 'dist/worker/default.js'))).toBe(true);
 });
 
