@@ -5,6 +5,9 @@
  *   core  <-  protocol  <-  sync  <-  client, worker, server
  *     ^
  *   domain  <-  client                         (react and devtools sit on the client)
+ *
+ *   storage (the device storages an in-memory engine is kept in: IndexedDB) sits on core,
+ *   and is used by the worker and by the client's in-process store (shared and service workers).
  */
 const layer = (name, allowed) => ({
   name: `${name}-imports-only-${allowed.join('-')}`,
@@ -21,7 +24,8 @@ module.exports = {
     layer('protocol', ['core', 'protocol']),
     layer('sync', ['core', 'protocol', 'sync']),
     layer('domain', ['core', 'domain']),
-    layer('client', ['core', 'protocol', 'domain', 'sync', 'client']),
+    layer('storage', ['core', 'storage']),
+    layer('client', ['core', 'protocol', 'domain', 'sync', 'storage', 'client']),
     layer('react', ['core', 'client', 'react']),
     layer('devtools', ['core', 'client', 'devtools']),
     {

@@ -4,11 +4,14 @@
  * (durations, latencies); the runner turns them into figures.
  */
 
-/** What a workload runs against. */
-export type TargetName = 'raw' | 'cairn' | 'idb';
+/** What a workload runs against: `cairn` is Cairn on OPFS, `cairn-idb` Cairn on `storage: 'indexeddb'`. */
+export type TargetName = 'raw' | 'cairn' | 'cairn-idb' | 'idb';
 
 /** Every target, in the order tables list them. */
-export const TARGETS: readonly TargetName[] = ['raw', 'cairn', 'idb'];
+export const TARGETS: readonly TargetName[] = ['raw', 'cairn', 'cairn-idb', 'idb'];
+
+/** The targets that run Cairn itself, and so have an open-to-first-read figure. */
+export type CairnTargetName = 'cairn' | 'cairn-idb';
 
 /** Extra events of one stream appended between timed calls (untimed), so that stream is spread over the log. */
 export interface Interleave {
@@ -87,7 +90,7 @@ export interface ColdOpen {
 /** Jobs that only the page (not a target) runs. */
 export interface PageJobMap {
   /** Opens `store` from nothing (a new worker) and reads its first page. */
-  coldOpen: { args: { target: 'raw' | 'cairn'; store: string; pageSize: number }; result: ColdOpen };
+  coldOpen: { args: { target: 'raw' | CairnTargetName; store: string; pageSize: number }; result: ColdOpen };
   /** Opens a raw store with other PRAGMAs than Cairn's; returns the settings in force. */
   rawOpenWith: { args: { store: string; pragmas: PragmaSettings }; result: PragmaSettings };
 }

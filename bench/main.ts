@@ -11,7 +11,7 @@ import { openChromium, openFirefox, type BenchBrowser } from './browsers.ts';
 import type { Results, Section } from './figures.ts';
 import { FULL, QUICK, type Sizes } from './plan.ts';
 import { renderChart, renderMarkdown } from './report.ts';
-import { runBrowserSection, runPragmaSection } from './workloads.ts';
+import { runBrowserSection, runOpenSection, runPragmaSection } from './workloads.ts';
 
 /** What one bench invocation runs and where it writes. */
 export interface BenchOptions {
@@ -20,6 +20,8 @@ export interface BenchOptions {
   chromium: boolean;
   firefox: boolean;
   pragmas: boolean;
+  /** The open-time study: a store of 1,000,000 events on OPFS and on IndexedDB. */
+  open?: boolean;
   /** The results directory. */
   outDir: string;
   /** File names: `<base>.json`, `<base>.md`, and `chart` for the SVG. */
@@ -29,7 +31,7 @@ export interface BenchOptions {
 }
 
 /** The section keys of the results file. */
-export const SECTION_KEYS = { chromium: 'chromium', firefox: 'firefox', pragmas: 'pragmas' } as const;
+export const SECTION_KEYS = { chromium: 'chromium', firefox: 'firefox', pragmas: 'pragmas', open: 'open' } as const;
 
 /** Runs the bench; sections it did not run are kept from the previous results file. */
 export async function runBench(options: BenchOptions): Promise<Results> {
@@ -51,7 +53,7 @@ export async function runBench(options: BenchOptions): Promise<Results> {
   const save = (key: string, section: Section): void => {
     sections[key] = section;
     const ordered: Record<string, Section> = {};
-    for (const k of [SECTION_KEYS.chromium, SECTION_KEYS.pragmas, SECTION_KEYS.firefox]) {
+    for (const k of [SECTION_KEYS.chromium, SECTION_KEYS.open, SECTION_KEYS.pragmas, SECTION_KEYS.firefox]) {
       if (sections[k] !== undefined) ordered[k] = sections[k];
     }
     const results: Results = { machine: machine(), sections: ordered };
@@ -77,7 +79,7 @@ export async function runBench(options: BenchOptions): Promise<Results> {
     }
   };
   try {
-    if (options.chromium || options.pragmas) {
+    if (options.chromium || options.pragmas || options.open) {
       const browser = await openChromium(url);
       try {
         if (options.chromium) {
@@ -88,6 +90,12 @@ export async function runBench(options: BenchOptions): Promise<Results> {
             });
             section.notes.push(...chromiumNotes(browser));
             return section;
+          });
+        }
+        if (options.open) {
+          await runSection(SECTION_KEYS.open, () => {
+            log(`${browser.version}: open to first read of ${FULL.w6Stored} events, on OPFS and on IndexedDB`);
+            return runOpenSection(browser, FULL, options.mode, log);
           });
         }
         if (options.pragmas) {
@@ -125,21 +133,23 @@ export async function runBench(options: BenchOptions): Promise<Results> {
   return readPrevious(join(options.outDir, `${options.base}.json`))!;
 }
 
-/** Parses `npm run bench -- [--quick] [--firefox] [--pragmas] [--all]`. */
+/** Parses `npm run bench -- [--quick] [--firefox] [--pragmas] [--open] [--all]`. */
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const known = new Set(['--quick', '--firefox', '--pragmas', '--all']);
-  for (const arg of argv) if (!known.has(arg)) throw new Error(`Unknown option ${arg}; use --quick, --firefox, --pragmas or --all`);
+  const known = new Set(['--quick', '--firefox', '--pragmas', '--open', '--all']);
+  for (const arg of argv) if (!known.has(arg)) throw new Error(`Unknown option ${arg}; use --quick, --firefox, --pragmas, --open or --all`);
   const has = (flag: string): boolean => argv.includes(flag);
   const quick = has('--quick');
   const all = has('--all');
   // --pragmas alone is the study only; --all is everything in one run.
-  const pragmasOnly = has('--pragmas') && !all && !has('--firefox');
+  const pragmasOnly = (has('--pragmas') || has('--open')) && !all && !has('--firefox');
   return {
     mode: quick ? 'quick' : 'full',
     sizes: quick ? QUICK : FULL,
     chromium: !pragmasOnly,
     firefox: all || has('--firefox'),
     pragmas: all || has('--pragmas'),
+    // Full size always: the point is the 1,000,000-event store.
+    open: all || has('--open'),
     outDir: fileURLToPath(new URL('./results', import.meta.url)),
     // A quick run never overwrites the full results.
     base: quick ? 'quick' : 'latest',

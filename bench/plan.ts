@@ -110,7 +110,14 @@ export const CHROMIUM_RATIOS: readonly RatioSpec[] = [
       { id: `W6·W5/${t}`, label: `W6 large store ÷ small, W5 readStream speed: ${t}`, num: ev('W6', t, 'W5 ms'), den: ev('W5', t, 'ms'), speed: true, ...goal },
     ];
   }),
+  { id: 'W1/cairn-idb', label: 'W1 single appends: cairn on IndexedDB ÷ cairn on OPFS', num: ev('W1', 'cairn-idb'), den: ev('W1', 'cairn') },
+  { id: 'W2/cairn-idb', label: 'W2 concurrent appends: cairn on IndexedDB ÷ cairn on OPFS', num: ev('W2', 'cairn-idb'), den: ev('W2', 'cairn') },
+  { id: 'W3/cairn-idb', label: 'W3 batched appends: cairn on IndexedDB ÷ cairn on OPFS', num: ev('W3', 'cairn-idb'), den: ev('W3', 'cairn') },
+  { id: 'W4/cairn-idb', label: 'W4 paged global read: cairn on IndexedDB ÷ cairn on OPFS', num: ev('W4', 'cairn-idb'), den: ev('W4', 'cairn') },
+  { id: 'W1/cairn-idb÷idb', label: 'W1 single appends: cairn on IndexedDB ÷ idb', num: ev('W1', 'cairn-idb'), den: ev('W1', 'idb') },
+  { id: 'W3/cairn-idb÷idb', label: 'W3 batched appends: cairn on IndexedDB ÷ idb', num: ev('W3', 'cairn-idb'), den: ev('W3', 'idb') },
   { id: 'Open/cairn', label: 'Open to first read: large store ÷ empty store (cairn)', num: ev('Open', 'cairn', 'large store ms'), den: ev('Open', 'cairn', 'empty store ms'), goal: { op: '<=', value: 1.2 } },
+  { id: 'Open/cairn-idb', label: 'Open to first read: large store ÷ empty store (cairn on IndexedDB)', num: ev('Open', 'cairn-idb', 'large store ms'), den: ev('Open', 'cairn-idb', 'empty store ms') },
   { id: 'Open/raw', label: 'Open to first read: large store ÷ empty store (raw floor)', num: ev('Open', 'raw', 'large store ms'), den: ev('Open', 'raw', 'empty store ms') },
   { id: 'Open/floor', label: 'Open to first read, empty store: cairn ÷ raw floor', num: ev('Open', 'cairn', 'empty store ms'), den: ev('Open', 'raw', 'empty store ms') },
 ];

@@ -160,9 +160,9 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
     }
   }
 
-  // Open to first read: only Cairn has the target; raw shows the floor (a bare worker with
-  // sqlite3 and the same open) and where that time goes.
-  const coldTargets = ['cairn', 'raw'] as const;
+  // Open to first read: only Cairn has the target (on OPFS and on IndexedDB); raw shows the
+  // floor (a bare worker with sqlite3 and the same open on OPFS) and where that time goes.
+  const coldTargets = ['cairn', 'cairn-idb', 'raw'] as const;
   for (const target of coldTargets) {
     await browser.run({ kind: 'close', target, args: { store: large(target) } });
     // Creates the empty store (schema and all); this first open is not measured.
@@ -185,6 +185,45 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
   for (const target of TARGETS) {
     for (const store of [large(target), empty(target)]) await browser.run({ kind: 'drop', target, args: { store } });
   }
+}
+
+/**
+ * The open-time study: a store of `sizes.w6Stored` events (1,000,000 at full size) on OPFS
+ * and on IndexedDB, filled untimed, then cold opens to the first page of 100 events. On
+ * IndexedDB opening reads the whole database (the latest image and the changes after it),
+ * so its time grows with the store; on OPFS it does not.
+ */
+export async function runOpenSection(browser: BenchBrowser, sizes: Sizes, mode: string, log: (l: string) => void): Promise<Section> {
+  const figures = new FigureSet();
+  const stamp = Date.now().toString(36);
+  const targets = ['cairn', 'cairn-idb'] as const;
+  for (const target of targets) {
+    const store = `open-${stamp}-${target}`;
+    const t = performance.now();
+    const r = await browser.run({ kind: 'batchAppends', target, args: { store, streamPrefix: 'fill', count: sizes.w6Stored, batch: sizes.fillBatch } });
+    figures.add({ workload: 'Open', metric: 'fill events/s (untimed setup)', target }, 'higher', 0, rate(sizes.w6Stored, r.totalMs));
+    log(`  fill ${target}: ${sizes.w6Stored} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await browser.run({ kind: 'close', target, args: { store } });
+    // The first open after the fill may still find an image being written: not measured.
+    await browser.run({ kind: 'coldOpen', args: { target, store, pageSize: 100 } });
+    for (let sample = 0; sample < sizes.openSamples; sample++) {
+      const open = await browser.run({ kind: 'coldOpen', args: { target, store, pageSize: 100 } });
+      figures.add({ workload: 'Open', metric: 'ms to first read', target }, 'lower', sample, open.totalMs);
+      figures.add({ workload: 'Open', metric: 'open only ms', target }, 'lower', sample, open.openMs);
+    }
+    await browser.run({ kind: 'drop', target, args: { store } });
+    log(`  open ${target}: ${sizes.openSamples} samples`);
+  }
+  return {
+    title: `Open a store of ${sizes.w6Stored.toLocaleString('en-US')} events: OPFS and IndexedDB`,
+    browser: browser.version,
+    date: new Date().toISOString(),
+    mode,
+    sizes: { runs: sizes.openSamples, w6Stored: sizes.w6Stored, fillBatch: sizes.fillBatch },
+    figures: figures.figures(),
+    ratios: [],
+    notes: ['A new worker each time, from `new Worker` to the first page of 100 events in the page, after a first untimed open.'],
+  };
 }
 
 /** The configurations of the PRAGMA study. */

@@ -1,11 +1,13 @@
 /**
  * The playground's layout: the shop (carts, checkout, the mailer's switch), the load
- * generator, the tabs, and a raw append form on the left; the inspector on the right.
+ * generator, the tabs, a raw append form and the store's data as files on the left; the
+ * inspector on the right.
  */
 import { useStore } from 'cairndb/react';
 import { Suspense, useEffect, useState } from 'react';
 import { AppendForm } from './append-form.tsx';
 import { CartPanel } from './cart-panel.tsx';
+import { DataPanel } from './data-panel.tsx';
 import { InspectorPane } from './inspector-pane.tsx';
 import { LoadPanel } from './load-panel.tsx';
 import { LiveFeed } from './live-feed.tsx';
@@ -36,6 +38,7 @@ export function App({ workers }: { workers: ShopWorkers }) {
         <TabsPanel role={role} />
         <LiveFeed />
         <AppendForm />
+        <DataPanel />
       </div>
       <InspectorPane workers={workers} />
     </div>

@@ -10,7 +10,7 @@
  * import { serve } from 'cairndb/worker';
  * serve({ projections: [cartTotals] });
  */
-import { StoreClosedError } from '../src/core/errors.ts';
+import { InvalidArgumentError, StoreClosedError } from '../src/core/errors.ts';
 import {
   ROUTED_OPS,
   parseOpenConfig,
@@ -48,20 +48,33 @@ export function serve(options: ServeOptions = {}): void {
     return tabs;
   }
 
-  function open(data: unknown): Promise<OpenInfo> {
+  async function open(data: unknown): Promise<OpenInfo> {
     const config = parseOpenConfig(data);
+    // A backup is restored by this worker's first open only, never again by a later promotion.
+    let first = true;
     const joined = joinTabs({
       name: config.name,
       leaderTimeout: config.leaderTimeout,
       // A dynamic import: a follower never fetches SQLite.
-      openLeader: async () => (await import('./leader.ts')).openLeader(config, publish, options),
+      openLeader: async () => {
+        const { restore: _restore, overwrite: _overwrite, ...plain } = config;
+        const opening = first ? config : plain;
+        first = false;
+        return (await import('./leader.ts')).openLeader(opening, publish, options);
+      },
       onRoleChange: (role) => sendPush(page, 'role', role),
       onLeader: (notice) => sendPush(page, 'leader', notice),
       // Relayed from the leader's tab as it came: the page checks what it receives.
       onPush: (name, data) => push(page, name, data),
     });
     tabs = joined;
-    return joined.ready;
+    const info = await joined.ready;
+    if (config.restore !== undefined && info.role === 'follower') {
+      first = false;
+      await joined.close();
+      throw new InvalidArgumentError(`The store "${config.name}" is open in another tab: close it there to restore a backup into it`);
+    }
+    return info;
   }
 
   const api: Record<string, (...args: never[]) => unknown> = {

@@ -3,15 +3,15 @@
  * `worker/index.ts` imports this module dynamically once its worker holds the store's lock,
  * so a follower never fetches SQLite, installs the VFS or touches OPFS.
  */
-import { createEngine, type Engine, type EngineOptions } from '../src/core/engine.ts';
-import { createSqliteWasmDriver } from '../src/core/sqlite-wasm-driver.ts';
+import type { EngineOptions } from '../src/core/engine.ts';
 import { loadSqlite } from '../src/core/sqlite-wasm.ts';
 import { createUpcasting } from '../src/core/upcast.ts';
 import { isSyncOp, type OpenConfig, type PushMessages } from '../src/protocol/api.ts';
 import { startSync } from '../src/sync/service.ts';
+import { watchVfsErrors } from './opfs-quota.ts';
 import type { ServeOptions } from './serve-options.ts';
 import type { LeaderServer } from './tabs/index.ts';
-import { openDatabase } from './storage.ts';
+import { openStorage } from './storage.ts';
 
 /** Opens the store's database and engine; `publish` receives every push meant for all tabs. */
 export async function openLeader(
@@ -19,8 +19,8 @@ export async function openLeader(
   publish: <K extends keyof PushMessages>(name: K, data: PushMessages[K]) => void,
   options: Pick<ServeOptions, 'projections' | 'rebuildBatchSize' | 'upcasters' | 'unknownEvents'> = {},
 ): Promise<LeaderServer> {
+  watchVfsErrors();
   const sqlite3 = await loadSqlite();
-  const opened = await openDatabase(sqlite3, config.name, config.storage, config.durability);
   const engineOptions: EngineOptions = {
     maxEventBytes: config.maxEventBytes,
     queryTimeout: config.queryTimeout,
@@ -28,15 +28,8 @@ export async function openLeader(
   };
   if (options.projections) engineOptions.projections = options.projections;
   if (options.rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = options.rebuildBatchSize;
-  let engine: Engine;
-  try {
-    engine = createEngine(createSqliteWasmDriver(sqlite3, opened.db), engineOptions);
-  } catch (e) {
-    // A failed migration must not keep the handles: the next leader could never open.
-    opened.db.close();
-    opened.release();
-    throw e;
-  }
+  const opened = await openStorage(sqlite3, config, engineOptions);
+  const { engine } = opened;
   engine.onCommit((notice) => publish('commit', notice));
   engine.onProjectionProgress((progress) => publish('projection', progress));
   // One sync runner for every tab: the leader's; it hands over with the leadership.
@@ -54,8 +47,7 @@ export async function openLeader(
     head: () => engine.head(),
     async close() {
       await sync.stop();
-      await engine.close();
-      opened.release();
+      await opened.close();
     },
   };
 }

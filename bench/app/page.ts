@@ -1,5 +1,5 @@
 /**
- * The bench page: runs the jobs the Node runner sends (see `../jobs.ts`) against the three
+ * The bench page: runs the jobs the Node runner sends (see `../jobs.ts`) against the
  * targets, and exposes them on `window.cairnBench`.
  */
 import type { BenchPageApi, BenchTarget, Job, JobStatus, TargetName } from '../jobs.ts';
@@ -7,14 +7,19 @@ import { cairnColdOpen, cairnTarget } from './cairn-target.ts';
 import { idbTarget } from './idb-target.ts';
 import { rawColdOpen, rawOpenWith, rawTarget } from './raw-target.ts';
 
-const targets: Record<TargetName, BenchTarget> = { raw: rawTarget, cairn: cairnTarget, idb: idbTarget };
+const targets: Record<TargetName, BenchTarget> = {
+  raw: rawTarget,
+  cairn: cairnTarget('cairn'),
+  'cairn-idb': cairnTarget('cairn-idb'),
+  idb: idbTarget,
+};
 
 async function run(job: Job): Promise<unknown> {
   switch (job.kind) {
     case 'coldOpen':
       return job.args.target === 'raw'
         ? rawColdOpen(job.args.store, job.args.pageSize)
-        : cairnColdOpen(job.args.store, job.args.pageSize);
+        : cairnColdOpen(job.args.target, job.args.store, job.args.pageSize);
     case 'rawOpenWith':
       return rawOpenWith(job.args.store, job.args.pragmas);
     default: {

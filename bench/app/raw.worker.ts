@@ -1,6 +1,6 @@
 /**
  * The raw target, the limit: hand-written SQLite-WASM statements in a dedicated worker, on
- * Cairn's own schema (`migrate`) and PRAGMAs (`openDatabase`), with no RPC, no group-commit
+ * Cairn's own schema (`migrate`) and PRAGMAs (`openOpfsDatabase`), with no RPC, no group-commit
  * queue and no validation. Every duration is taken inside this worker, so none of them
  * includes a postMessage hop.
  *
@@ -16,7 +16,7 @@ import { migrate } from '../../src/core/schema.ts';
 import { createSqliteWasmDriver } from '../../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../../src/core/sqlite-wasm.ts';
 import { serveRpc, type Endpoint } from '../../src/protocol/rpc.ts';
-import { openDatabase, type OpenedDatabase } from '../../worker/storage.ts';
+import { openOpfsDatabase, type OpenedDatabase } from '../../worker/storage.ts';
 import { interleaved, type BenchTarget, type PragmaSettings } from '../jobs.ts';
 import { eventData, eventType, type BenchEventData } from './events.ts';
 import { removeOpfsStore } from './opfs.ts';
@@ -177,7 +177,7 @@ const api: RawWorkerApi = {
     const marks: Record<string, number> = { scriptStart };
     const s3 = await loadSqlite();
     marks.sqliteLoaded = now();
-    const opened = await openDatabase(s3, store, 'opfs', 'strict');
+    const opened = await openOpfsDatabase(s3, store, 'strict');
     marks.databaseOpen = now();
     migrate(createSqliteWasmDriver(s3, opened.db));
     marks.migrated = now();
@@ -210,10 +210,10 @@ function session(store: string, pragmas?: PragmaSettings): Promise<Session> {
 
 async function openSession(store: string, pragmas: PragmaSettings | undefined): Promise<Session> {
   sqlite3 ??= await loadSqlite();
-  const opened = await openDatabase(sqlite3, store, 'opfs', 'strict');
+  const opened = await openOpfsDatabase(sqlite3, store, 'strict');
   const db = opened.db;
   if (pragmas !== undefined) {
-    // openDatabase has set WAL + EXCLUSIVE on the new, empty file. Leave WAL while the lock
+    // openOpfsDatabase has set WAL + EXCLUSIVE on the new, empty file. Leave WAL while the lock
     // is still exclusive (SQLite requires it), then drop to the locking mode asked for.
     db.exec(`PRAGMA journal_mode = ${pragmas.journalMode}; PRAGMA synchronous = ${pragmas.synchronous};`);
     db.exec(`PRAGMA locking_mode = ${pragmas.lockingMode}`);

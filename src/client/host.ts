@@ -5,7 +5,7 @@
  *   access handles and takes part in the election between tabs;
  * - a service worker, or a shared worker that cannot start workers: sync access handles
  *   exist only in dedicated workers and none can be started there, so the engine runs
- *   in-process on memory;
+ *   in-process, on IndexedDB (or memory);
  * - anything else (Node, Deno, Bun, edge runtimes): in-process, on memory or a driver.
  */
 

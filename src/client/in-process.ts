@@ -1,9 +1,19 @@
-/** The in-process store, for runtimes without a DOM: Node, Deno, edge workers. */
+/**
+ * The in-process store, where no dedicated worker serves it: Node, Deno, edge workers, and
+ * a browser's shared and service workers. There it runs on the driver given, on SQLite in
+ * memory, or, where IndexedDB exists and no OPFS sync access can be had (shared and service
+ * workers), on IndexedDB (`src/storage/indexeddb.ts`): `'auto'` takes it there.
+ */
 import type { SqlDriver } from '../core/driver.ts';
 import { createEngine, type Engine, type EngineOptions } from '../core/engine.ts';
 import type { Projection } from '../core/projection.ts';
 import { StorageUnavailableError } from '../core/errors.ts';
-import { openMemoryEngine } from '../core/sqlite-wasm.ts';
+import { loadSqlite } from '../core/sqlite-wasm.ts';
+import { checkBackup } from '../core/restore.ts';
+import { loadDatabase } from '../core/sqlite-wasm-changes.ts';
+import { createSqliteWasmDriver } from '../core/sqlite-wasm-driver.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { hasIndexedDb, openIndexedDbEngine } from '../storage/indexeddb.ts';
 import type { EventMap } from '../core/types.ts';
 import type { Upcasting } from '../core/upcast.ts';
 import { ENGINE_OPS, type OpenConfig } from '../protocol/api.ts';
@@ -25,11 +35,12 @@ export async function openInProcess<E extends EventMap>(
   syncOptions?: SyncOptions,
 ): Promise<Store<E>> {
   const syncToken = syncOptions?.token;
-  if (config.storage === 'opfs' || config.storage === 'indexeddb') {
+  const indexedDb = driver === undefined && hasIndexedDb() && (config.storage === 'indexeddb' || (config.storage === 'auto' && host !== 'server'));
+  if (config.storage === 'opfs' || (config.storage === 'indexeddb' && !indexedDb)) {
     throw new StorageUnavailableError(
       host === 'server'
         ? `Storage '${config.storage}' needs a browser; here Cairn runs in-process on memory or on the driver you pass`
-        : `Storage '${config.storage}' is not available in a ${host.replace('-', ' ')}: OPFS sync access handles exist only in dedicated workers, and no dedicated worker can be started here. Open the store from a page or a dedicated worker, or use storage 'auto' or 'memory'`,
+        : `Storage '${config.storage}' is not available in a ${host.replace('-', ' ')}: OPFS sync access handles exist only in dedicated workers, and no dedicated worker can be started here. Open the store from a page or a dedicated worker, or use storage 'auto', 'indexeddb' or 'memory'`,
     );
   }
   const engineOptions: EngineOptions = {
@@ -39,7 +50,23 @@ export async function openInProcess<E extends EventMap>(
   };
   if (projections !== undefined) engineOptions.projections = projections;
   if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
-  const engine: Engine = driver ? createEngine(driver, engineOptions) : await openMemoryEngine(engineOptions);
+  let engine: Engine;
+  let release = (): void => {};
+  const sqlite3 = await loadSqlite();
+  if (config.restore !== undefined) checkBackup(sqlite3, config.restore);
+  const restore = config.restore === undefined ? undefined : { bytes: config.restore, overwrite: config.overwrite === true };
+  if (indexedDb) {
+    const opened = await openIndexedDbEngine(sqlite3, config.name, config.durability, engineOptions, restore);
+    engine = opened.engine;
+    release = () => void opened.store.close();
+  } else if (driver !== undefined) {
+    if (restore !== undefined) throw new InvalidArgumentError('restore opens a store on its own database; it cannot be combined with a driver');
+    engine = createEngine(driver, engineOptions);
+  } else {
+    const db = new sqlite3.oo1.DB(':memory:', 'c');
+    if (restore !== undefined) loadDatabase(sqlite3, db, [restore.bytes]);
+    engine = createEngine(createSqliteWasmDriver(sqlite3, db), engineOptions);
+  }
   const status = createFeed<SyncStatus>();
   const conflicts = createFeed<number[]>();
   const tokenNeeded = createFeed<null>();
@@ -58,7 +85,7 @@ export async function openInProcess<E extends EventMap>(
   };
   return new Store<E>({
     ...config,
-    storage: 'memory',
+    storage: indexedDb ? 'indexeddb' : 'memory',
     role: 'leader',
     upcasting,
     backend,
@@ -71,7 +98,7 @@ export async function openInProcess<E extends EventMap>(
     // Alone in its runtime, it leads for as long as it is open.
     onRoleChange: () => () => {},
     onProjectionProgress: (listener) => engine.onProjectionProgress(listener),
-    dispose: () => {},
+    dispose: release,
   });
 }
 

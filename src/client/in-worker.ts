@@ -1,17 +1,15 @@
 /**
- * The page side of a store served by a worker: starts the worker (the built-in one, or the
- * app's own), connects the RPC, routes the worker's pushes to their listeners, and fails
- * every call once the worker is gone (an error event, `pagehide`, or its lifetime lock
- * granted: it died without a word).
+ * The page side of a store served by a worker: a worker session (`worker-session.ts`: the
+ * built-in worker or the app's own, restarted when it dies or when the page comes back from
+ * the back/forward cache or from being frozen), and the worker's pushes routed to their
+ * listeners.
  */
-import { StorageUnavailableError } from '../core/errors.ts';
 import type { EventMap } from '../core/types.ts';
 import type { Upcasting } from '../core/upcast.ts';
-import type { OpenConfig, WorkerApi } from '../protocol/api.ts';
-import { createRpcClient } from '../protocol/rpc.ts';
-import { workerLockName } from '../protocol/tabs.ts';
+import type { OpenConfig } from '../protocol/api.ts';
 import type { PushFeed } from './ports.ts';
 import { Store } from './store.ts';
+import { WorkerSession } from './worker-session.ts';
 
 /** Opens the store in a dedicated worker of this page (or of this worker). */
 export async function openInWorker<E extends EventMap>(
@@ -20,13 +18,12 @@ export async function openInWorker<E extends EventMap>(
   factory?: () => Worker,
   syncToken?: () => string | undefined | Promise<string | undefined>,
 ): Promise<Store<E>> {
-  const worker =
-    factory?.() ??
-    new Worker(new URL('../../worker/default.js', import.meta.url), { type: 'module', name: `cairn:${config.name}` });
   // Every push, whichever tab's leader sent it, is dispatched by name: a push type added
   // to the worker reaches its listeners here without changes to this function.
   const pushListeners = new Map<string, Set<(data: unknown) => void>>();
-  const rpc = createRpcClient<WorkerApi>(worker, {
+  const session = new WorkerSession({
+    config,
+    start: factory ?? (() => new Worker(new URL('../../worker/default.js', import.meta.url), { type: 'module', name: `cairn:${config.name}` })),
     onPush: (message) => {
       for (const listener of pushListeners.get(message.push) ?? []) listener(message.data);
     },
@@ -38,39 +35,14 @@ export async function openInWorker<E extends EventMap>(
     set.add(l);
     return () => void set.delete(l);
   };
-  worker.addEventListener('error', (event) => {
-    rpc.fail(new StorageUnavailableError(`The Cairn worker failed: ${event.message || 'it could not start'}`));
-  });
-  // The worker holds OPFS handles; a page that goes away must let them go, or a reloaded
-  // page cannot open the store (Firefox keeps a hidden page's worker alive).
-  const onPageHide = (): void => {
-    rpc.fail(new StorageUnavailableError('The page was hidden and its Cairn worker stopped'));
-    worker.terminate();
-  };
-  addEventListener('pagehide', onPageHide);
-  const watching = new AbortController();
-  const dispose = (): void => {
-    removeEventListener('pagehide', onPageHide);
-    watching.abort();
-    rpc.dispose();
-    worker.terminate();
-  };
   try {
-    const info = await rpc.remote.open(config);
-    // A worker can die with no error event (terminated from inside, its process killed):
-    // it holds a lock for its whole life, and being granted that lock means it is gone.
-    navigator.locks
-      ?.request(workerLockName(info.worker), { mode: 'shared', signal: watching.signal }, () => {
-        rpc.fail(new StorageUnavailableError("This tab's Cairn worker stopped"));
-      })
-      .catch(() => {
-        // Aborted by dispose.
-      });
+    const info = await session.open();
+    const { restore: _restore, overwrite: _overwrite, ...plain } = config;
     return new Store<E>({
-      ...config,
+      ...plain,
       ...info,
       upcasting,
-      backend: rpc.remote,
+      backend: session.rpc.remote,
       onCommit: (listener) => {
         // After a handover, commit notices sent while no one led may be lost: the new
         // leader's announcement wakes every reader and watch to catch up from the log.
@@ -83,15 +55,15 @@ export async function openInWorker<E extends EventMap>(
       },
       onRoleChange: (listener) => onPush('role', listener),
       onProjectionProgress: (listener) => onPush('projection', listener),
-      syncStatus: await rpc.remote.syncStatus(),
+      syncStatus: await session.rpc.remote.syncStatus(),
       onSyncStatus: (listener) => onPush('sync', listener),
       onSyncConflicts: (listener) => onPush('syncConflicts', listener),
       onSyncTokenNeeded: (listener) => onPush('syncToken', listener),
       ...(syncToken === undefined ? {} : { syncToken }),
-      dispose,
+      dispose: () => session.dispose(),
     });
   } catch (e) {
-    dispose();
+    session.dispose();
     throw e;
   }
 }

@@ -2,6 +2,9 @@
 export { DEFAULT_LEADER_TIMEOUT, openStore, type OpenStoreOptions } from './open-store.ts';
 export { DEFAULT_QUERY_TIMEOUT } from '../core/limits.ts';
 export { Store } from './store.ts';
+export { PERSIST_TIMEOUT, type StorageEstimate } from './device-storage.ts';
+export type { ExportOptions, ImportOptions, ImportProgress, ImportSource } from './transfer.ts';
+export type { ImportResult } from '../core/import-events.ts';
 export type { SubscribeOptions, Subscription } from './subscription.ts';
 export type { Consumer, ConsumerContext, ConsumerOptions, ProcessManager, ProcessManagerOptions } from './consumer.ts';
 export type { Watch, WatchOptions } from './watch.ts';

@@ -46,6 +46,15 @@ export interface OpenStoreOptions {
   sync?: SyncOptions;
   /** Outside a browser: how many events one projection rebuild batch applies (default 500). In a browser: `serve({ rebuildBatchSize })`. */
   rebuildBatchSize?: number;
+  /** Asks the browser to keep the origin's data (`store.persist()`) while the store opens. Default false. */
+  persist?: boolean;
+  /**
+   * Opens the store from a backup (`store.backup()`). A store of that name that already holds
+   * events is not replaced (INVALID_ARGUMENT) unless `overwrite` is true.
+   */
+  restore?: Uint8Array;
+  /** With `restore`: replace a store that holds events. Default false. */
+  overwrite?: boolean;
 }
 
 /** How long a call waits for a leader by default, in ms. */
@@ -75,6 +84,7 @@ export function openConfig(options: OpenStoreOptions): OpenConfig {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
     throw new InvalidArgumentError('openStore needs a name: a non-empty string of at most 200 characters');
   }
+  if (options.persist !== undefined && typeof options.persist !== 'boolean') throw new InvalidArgumentError('persist must be a boolean');
   const leaderTimeout = options.leaderTimeout ?? DEFAULT_LEADER_TIMEOUT;
   if (typeof leaderTimeout !== 'number' || !(leaderTimeout > 0) || !Number.isFinite(leaderTimeout)) {
     throw new InvalidArgumentError('leaderTimeout must be a positive number of milliseconds');
@@ -94,5 +104,6 @@ export function openConfig(options: OpenStoreOptions): OpenConfig {
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     leaderTimeout,
     queryTimeout: validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT,
+    ...(options.restore === undefined ? {} : { restore: options.restore, overwrite: options.overwrite ?? false }),
   });
 }

@@ -9,6 +9,8 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { hostKind, servesFromWorker } from './host.ts';
 import { openInWorker } from './in-worker.ts';
 import { openConfig, type OpenStoreOptions } from './open-options.ts';
+import { requestPersistence } from './device-storage.ts';
+import type { OpenConfig } from '../protocol/api.ts';
 import type { Store } from './store.ts';
 
 export { DEFAULT_LEADER_TIMEOUT, type OpenStoreOptions } from './open-options.ts';
@@ -21,6 +23,14 @@ export { DEFAULT_LEADER_TIMEOUT, type OpenStoreOptions } from './open-options.ts
  */
 export async function openStore<E extends EventMap = DefaultEventMap>(options: OpenStoreOptions): Promise<Store<E>> {
   const config = openConfig(options);
+  // Asked while the store opens; the answer is what store.estimate() reports as persisted.
+  const persisting = options.persist === true ? requestPersistence() : undefined;
+  const store = await openHere<E>(config, options);
+  await persisting;
+  return store;
+}
+
+async function openHere<E extends EventMap>(config: OpenConfig, options: OpenStoreOptions): Promise<Store<E>> {
   const upcasting = createUpcasting(options.upcasters, options.unknownEvents);
   const host = hostKind();
   if (options.driver === undefined && servesFromWorker(host)) {

@@ -53,6 +53,9 @@ import {
 } from './consumer.ts';
 import { stream, subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { watch, type Watch, type WatchOptions } from './watch.ts';
+import { estimateStorage, requestPersistence, type StorageEstimate } from './device-storage.ts';
+import { exportEvents, importEvents, type ExportOptions, type ImportOptions, type ImportSource } from './transfer.ts';
+import type { ImportResult } from '../core/import-events.ts';
 
 /** How a store was opened. */
 export interface StoreContext {
@@ -345,6 +348,54 @@ export class Store<E extends EventMap = DefaultEventMap> {
   /** Calls `listener` as projections are built from the log; returns a function that stops it. */
   onProjectionProgress(listener: (progress: ProjectionProgress) => void): () => void {
     return this.#ctx.onProjectionProgress(listener);
+  }
+
+  /**
+   * Asks the browser to keep this origin's data under storage pressure
+   * (`navigator.storage.persist()`). Resolves to whether it is kept; never hangs: an answer
+   * that does not come within a moment (a prompt no one answers) is false.
+   * @example
+   * if (!(await store.persist())) console.log('the browser may evict this data when space runs low');
+   */
+  persist(): Promise<boolean> {
+    this.#open();
+    return requestPersistence();
+  }
+
+  /** The origin's storage use and quota, as the browser reports them, and whether its data is persisted. */
+  estimate(): Promise<StorageEstimate> {
+    this.#open();
+    return estimateStorage();
+  }
+
+  /**
+   * The store's events (or those matching `filter`) as NDJSON, one recorded event a line, in
+   * global order, read a page at a time as the stream is pulled.
+   * @example
+   * const file = await new Response(store.export()).blob();
+   */
+  export(options?: ExportOptions): ReadableStream<Uint8Array> {
+    return exportEvents(this.#open(), options);
+  }
+
+  /**
+   * Imports NDJSON recorded events (as `export` writes them) from a string, a Blob or a byte
+   * stream, keeping their ids, streams, versions, metadata, timestamps and schema versions.
+   * Idempotent by event id. A bad line fails with an error naming it, and nothing of its
+   * batch is written.
+   * @example
+   * const { imported, skipped } = await store.import(file, { onProgress: (p) => console.log(p.lines) });
+   */
+  import(source: ImportSource, options?: ImportOptions): Promise<ImportResult> {
+    return importEvents(this.#open(), source, this.#ctx.maxEventBytes, options);
+  }
+
+  /**
+   * A SQLite database file of the whole store, taken between two commits while appends go
+   * on: open it elsewhere with `openStore({ name, restore: bytes })`.
+   */
+  backup(): Promise<Uint8Array> {
+    return this.#open().backup();
   }
 
   /** Waits for every acknowledged write, then closes. Later calls fail with STORE_CLOSED. */

@@ -5,7 +5,7 @@
  * - `readOnlyPolicy`: `store.query` and `watch`: reading only, and the pragmas that only
  *   report. It records the tables the statement reads, for `watch`.
  * - `fencePolicy`: projection handlers (and their `setup`): no transaction control, no
- *   ATTACH, no pragmas, and writes only to the projection's own objects; `setup` may also
+ *   ATTACH, no pragmas but those that describe a named table, and writes only to the projection's own objects; `setup` may also
  *   create objects, but never on Cairn's own tables (a trigger on `events` would let a
  *   projection forge events).
  */

@@ -23,9 +23,17 @@
  *   state in memory next to the database can read it back.
  * - `committed` callbacks run after COMMIT and before any promise settles, so whoever is
  *   told of a commit (subscribers, other tabs) can already read it.
+ * - Where the database itself is not durable (SQLite in memory, kept in IndexedDB),
+ *   `afterCommit` makes each committed transaction durable before anyone hears of it. No
+ *   drain runs while it does, so what it persists is exactly that transaction. If it fails
+ *   it has already taken the transaction back out of the database; the group is then run
+ *   again one write per transaction, so that only a write that cannot be made durable on its
+ *   own is refused (a full origin refuses the big append, not the small ones beside it).
+ * - A group whose transaction failed for want of space (QUOTA_EXCEEDED at COMMIT) is run
+ *   again the same way, one write per transaction, rather than refused whole.
  */
 import type { SqlDriver } from './driver.ts';
-import { StoreClosedError } from './errors.ts';
+import { isQuotaExceeded, StoreClosedError } from './errors.ts';
 
 /** Runs `fn` in a later macrotask. */
 export type Scheduler = (fn: () => void) => void;
@@ -40,12 +48,20 @@ export interface CommitQueueOptions {
   onTransactionLost?: () => void;
   /** Where the driver cannot say whether a transaction is open: whether a request's error took it with it. */
   endsTransaction?: (error: unknown) => boolean;
-  /** Told how long each committed transaction took, BEGIN to COMMIT, in ms, before its callbacks run. */
+  /** Told how long each committed transaction took, BEGIN to COMMIT (and to durable), in ms, before its callbacks run. */
   onCommitted?: (ms: number) => void;
+  /**
+   * After each COMMIT, before any callback runs or promise settles: makes the transaction
+   * durable where the database is not (undefined: nothing to wait for). A rejection means
+   * it could not, and that the transaction was taken back out of the database.
+   */
+  afterCommit?: () => Promise<void> | undefined;
 }
 
 interface Job {
   write: boolean;
+  /** Runs between transactions, never inside one (a backup must see only committed data). */
+  alone?: true;
   run: () => unknown;
   committed: ((result: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
@@ -70,9 +86,15 @@ export class CommitQueue {
   readonly #onLost: () => void;
   readonly #endsTransaction: (error: unknown) => boolean;
   readonly #onCommitted: (ms: number) => void;
+  readonly #afterCommit: () => Promise<void> | undefined;
   #jobs: Job[] = [];
+  /** Groups to run, one at a time, before the queued jobs: a failed group's writes, each alone. */
+  #alone: Job[][] = [];
+  /** True while a committed transaction is being made durable: no drain runs meanwhile. */
+  #persisting = false;
   #scheduled = false;
   #closed = false;
+  #idle: (() => void)[] = [];
 
   constructor(driver: SqlDriver, options: CommitQueueOptions = {}) {
     this.#driver = driver;
@@ -81,6 +103,7 @@ export class CommitQueue {
     this.#onLost = options.onTransactionLost ?? (() => {});
     this.#endsTransaction = options.endsTransaction ?? (() => false);
     this.#onCommitted = options.onCommitted ?? (() => {});
+    this.#afterCommit = options.afterCommit ?? (() => undefined);
   }
 
   /** Queues a write; `committed` runs with its result once its transaction has committed. */
@@ -93,29 +116,51 @@ export class CommitQueue {
     return this.#enqueue(false, run, undefined);
   }
 
-  /** Drains what is queued, then refuses new requests. */
-  close(): void {
-    this.drain();
-    this.#closed = true;
+  /** Queues a read that runs outside any transaction, once everything before it has committed (and been made durable). */
+  readCommitted<T>(run: () => T): Promise<T> {
+    return this.#enqueue(false, run, undefined, true);
   }
 
-  /** Runs everything queued now, in one transaction if any of it writes. */
+  /** Refuses new requests; resolves once everything queued has run (and been made durable). */
+  close(): Promise<void> {
+    this.#closed = true;
+    const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
+    this.drain();
+    return idle;
+  }
+
+  /** Runs everything queued now, in one transaction if any of it writes (or waits for the durable step in progress). */
   drain(): void {
     this.#scheduled = false;
-    let jobs = this.#jobs;
-    this.#jobs = [];
-    if (jobs.length === 0) return;
-    if (!jobs.some((j) => j.write)) {
-      for (const job of jobs) settle(job, this.#attempt(job));
-      return;
+    while (!this.#persisting) {
+      const jobs = this.#alone.shift() ?? this.#nextGroup();
+      if (jobs.length === 0) {
+        for (const resolve of this.#idle.splice(0)) resolve();
+        return;
+      }
+      this.#runGroup(jobs);
     }
+  }
+
+  /** The queued jobs up to the first that must run alone (or that one by itself). */
+  #nextGroup(): Job[] {
+    const cut = this.#jobs.findIndex((j) => j.alone);
+    return this.#jobs.splice(0, cut === -1 ? this.#jobs.length : Math.max(cut, 1));
+  }
+
+  /** Runs one group; returns once it settled, or once it is being made durable. */
+  #runGroup(group: Job[]): void {
+    let jobs = group;
     let groupRetries = 1;
     for (;;) {
+      if (!jobs.some((j) => j.write)) {
+        for (const job of jobs) settle(job, this.#attempt(job));
+        return;
+      }
       const started = performance.now();
       const attempt = this.#transaction(jobs);
       if (attempt.kind === 'committed') {
-        this.#onCommitted(performance.now() - started);
-        this.#finish(jobs, attempt.outcomes);
+        this.#committed(jobs, attempt.outcomes, started);
         return;
       }
       try {
@@ -129,17 +174,52 @@ export class CommitQueue {
       if (attempt.kind === 'lost') {
         jobs[attempt.culprit]!.reject(attempt.error);
         jobs = jobs.filter((_, i) => i !== attempt.culprit);
-        if (!jobs.some((j) => j.write)) {
-          for (const job of jobs) settle(job, this.#attempt(job));
-          return;
-        }
         continue;
       }
-      if (groupRetries-- > 0) continue;
       const error = this.#mapError(attempt.error);
+      if (isQuotaExceeded(error) && this.#split(jobs)) return;
+      if (groupRetries-- > 0) continue;
       for (const job of jobs) job.reject(error);
       return;
     }
+  }
+
+  /** A committed group: made durable if need be, then its callbacks run and its promises settle. */
+  #committed(jobs: Job[], outcomes: Outcome[], started: number): void {
+    const finish = (): void => {
+      this.#onCommitted(performance.now() - started);
+      this.#finish(jobs, outcomes);
+    };
+    let durable: Promise<void> | undefined;
+    try {
+      durable = this.#afterCommit();
+    } catch (e) {
+      durable = Promise.reject(e);
+    }
+    if (durable === undefined) return finish();
+    this.#persisting = true;
+    durable
+      .then(finish, (e: unknown) => {
+        this.#onLost();
+        if (this.#split(jobs)) return;
+        // One write that could not be made durable: refused; the reads of its group run again.
+        const error = this.#mapError(e);
+        for (const job of jobs) {
+          if (job.write) job.reject(error);
+          else settle(job, this.#attempt(job));
+        }
+      })
+      .finally(() => {
+        this.#persisting = false;
+        this.drain();
+      });
+  }
+
+  /** Queues a group's jobs to run again one per transaction, ahead of the rest; false when it has only one write. */
+  #split(jobs: Job[]): boolean {
+    if (jobs.filter((j) => j.write).length < 2) return false;
+    this.#alone.unshift(...jobs.map((j) => [j]));
+    return true;
   }
 
   /** One attempt at running `jobs` in one transaction. */
@@ -207,10 +287,10 @@ export class CommitQueue {
     }
   }
 
-  #enqueue(write: boolean, run: () => unknown, committed: ((r: unknown) => void) | undefined): Promise<never> {
+  #enqueue(write: boolean, run: () => unknown, committed: ((r: unknown) => void) | undefined, alone = false): Promise<never> {
     if (this.#closed) return Promise.reject(new StoreClosedError());
     return new Promise<never>((resolve, reject) => {
-      this.#jobs.push({ write, run, committed, resolve: resolve as (v: unknown) => void, reject });
+      this.#jobs.push({ write, run, committed, resolve: resolve as (v: unknown) => void, reject, ...(alone ? { alone: true as const } : {}) });
       if (!this.#scheduled) {
         this.#scheduled = true;
         this.#schedule(() => this.drain());

@@ -90,6 +90,8 @@ export interface SqlDriver {
   inTransaction?(): boolean;
   /** Optional: calls `listener` with the (lower-cased) table of every row inserted, updated or deleted. */
   onRowChange?(listener: (table: string) => void): () => void;
+  /** Optional: the whole database as a SQLite database file (for `store.backup`); called between transactions. */
+  serialize?(): Uint8Array;
 }
 
 /**

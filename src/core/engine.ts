@@ -78,6 +78,8 @@ import {
   validateStream,
 } from './validate.ts';
 import type { Scheduler } from './commit-queue.ts';
+import type { WriteRecorder } from './write-recorder.ts';
+import { importEvents, validateImport, type ImportedEvent, type ImportResult } from './import-events.ts';
 
 export type { CommitNotice } from './notices.ts';
 
@@ -97,6 +99,12 @@ export interface EngineOptions {
   upcast?: Upcast;
   /** The time budget of `query` when a call gives none, in ms. Default 5000. */
   queryTimeout?: number;
+  /**
+   * Where the database is in memory and kept durable elsewhere (IndexedDB): records each
+   * write and makes each commit durable before it is acknowledged. It also tells which
+   * tables each write touched, so the driver's own row hook is not used alongside it.
+   */
+  recorder?: WriteRecorder;
 }
 
 /** The engine's operations; this is also the API the worker serves. */
@@ -130,6 +138,10 @@ export interface Engine {
   discardDeadLetter(consumer: string, position: number): Promise<boolean>;
   /** Where each projection stands. */
   projections(): Promise<ProjectionProgress[]>;
+  /** Imports recorded events (one batch, one write), skipping those already stored under their id (`import-events.ts`). */
+  importEvents(events: ImportedEvent[]): Promise<ImportResult>;
+  /** The whole database as a SQLite file, taken between two commits: a consistent state. */
+  backup(): Promise<Uint8Array>;
   /** Calls `listener` after every commit that changed something; returns an unsubscribe function. */
   onCommit(listener: (notice: CommitNotice) => void): () => void;
   /** Calls `listener` as projections are built from the log; returns an unsubscribe function. */
@@ -182,6 +194,7 @@ class SqlEngine implements Engine {
   readonly #stopTracking: (() => void) | undefined;
   readonly #sync: LocalSync;
   #rebuilding = false;
+  readonly #recorder: WriteRecorder | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(driver: SqlDriver, options: EngineOptions) {
@@ -190,20 +203,24 @@ class SqlEngine implements Engine {
     this.#queryTimeout = validateTimeout(options.queryTimeout, 'queryTimeout') ?? DEFAULT_QUERY_TIMEOUT;
     this.#now = options.now ?? Date.now;
     this.#driver = driver;
+    this.#recorder = options.recorder;
     migrate(driver);
     this.#projections = new ProjectionRunner(driver, options.projections ?? [], options.upcast);
     this.#projections.prepare();
     this.#queue = new CommitQueue(driver, {
       mapError: toCairnError,
       onTransactionLost: () => {
+        this.#recorder?.discard();
         this.#projections.reloadAll();
         this.#sync.reload();
       },
       onCommitted: (ms) => this.#notices.timed(ms),
+      ...(this.#recorder ? { afterCommit: () => this.#recorder!.commit() } : {}),
       endsTransaction: (e) => endsTransaction((e as { cause?: unknown }).cause ?? e),
       ...(options.schedule ? { schedule: options.schedule } : {}),
     });
-    this.#stopTracking = driver.onRowChange?.((table) => this.#touched.add(table));
+    // A recorder reports the tables itself (it owns SQLite's pre-update hook, see sqlite-wasm-changes.ts).
+    this.#stopTracking = this.#recorder ? undefined : driver.onRowChange?.((table) => this.#touched.add(table));
     this.#sync = new LocalSync(driver, this.#projections);
     if (this.#projections.any) this.#startRebuild();
   }
@@ -342,6 +359,32 @@ class SqlEngine implements Engine {
     return this.#queue.read(() => this.#projections.status());
   }
 
+  async importEvents(events: ImportedEvent[]): Promise<ImportResult> {
+    validateImport(events, this.#maxEventBytes);
+    return this.#write(
+      () => {
+        // A synced stream's events come from the server, at the server's versions: an
+        // import would put events there that neither the outbox nor the server knows of.
+        const synced = events.find((e) => this.#sync.covers(e.stream));
+        if (synced !== undefined) {
+          throw new InvalidArgumentError(`Stream "${synced.stream}" syncs with a server: import into a store that does not sync it, and let sync bring it here`);
+        }
+        const inserted: StoredEvent[] = [];
+        const result = importEvents(this.#driver, events, inserted);
+        this.#projections.apply(inserted);
+        return result;
+      },
+      () => ({ head: headPosition(this.#driver), streams: events.map((e) => e.stream), types: events.map((e) => e.type) }),
+      () => this.#appendTables(),
+    );
+  }
+
+  async backup(): Promise<Uint8Array> {
+    const serialize = this.#driver.serialize;
+    if (serialize === undefined) throw new InternalError("This store's SQL driver cannot copy its database");
+    return this.#queue.readCommitted(() => serialize.call(this.#driver));
+  }
+
   onCommit(listener: (notice: CommitNotice) => void): () => void {
     return this.#notices.listen(listener);
   }
@@ -425,8 +468,8 @@ class SqlEngine implements Engine {
   }
 
   close(): Promise<void> {
-    this.#closed ??= Promise.resolve().then(() => {
-      this.#queue.close();
+    this.#closed ??= Promise.resolve().then(async () => {
+      await this.#queue.close();
       this.#stopTracking?.();
       this.#driver.close();
     });
@@ -437,8 +480,21 @@ class SqlEngine implements Engine {
   #write<T>(run: () => T, describe: (result: T) => NoticePart, fallback: () => readonly string[]): Promise<T> {
     let tables: readonly string[] = [];
     const tracking = this.#stopTracking !== undefined;
+    const recorder = this.#recorder;
     return this.#queue.write(
       () => {
+        if (recorder !== undefined) {
+          const stop = recorder.record();
+          let result: T;
+          try {
+            result = run();
+          } catch (e) {
+            stop(false);
+            throw e;
+          }
+          tables = stop(true);
+          return result;
+        }
         this.#touched.clear();
         const result = run();
         tables = tracking ? [...this.#touched] : fallback();

@@ -93,6 +93,11 @@ export class LocalSync {
     return this.#filter !== undefined;
   }
 
+  /** True when local writes to `stream` are synced (and so must go through the outbox). */
+  covers(stream: string): boolean {
+    return this.active && this.#syncs(stream);
+  }
+
   /** Reads what is cached back from the database, after a transaction was lost. */
   reload(): void {
     this.#filter = storedFilter(this.#db);

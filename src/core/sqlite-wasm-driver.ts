@@ -34,6 +34,7 @@ import {
 } from './driver.ts';
 import { InternalError, InvalidArgumentError, QueryTimeoutError, ReadOnlyQueryError } from './errors.ts';
 import { DEFAULT_QUERY_TIMEOUT } from './limits.ts';
+import { exportDatabase } from './sqlite-wasm-changes.ts';
 
 /** Wraps an open oo1 database. The driver is a plain object of functions, so it can be wrapped with a spread. */
 export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): SqlDriver {
@@ -51,6 +52,7 @@ export function createSqliteWasmDriver(sqlite3: Sqlite3Static, db: Database): Sq
     },
     inTransaction: () => d.inTransaction(),
     onRowChange: (listener) => d.onRowChange(listener),
+    serialize: () => exportDatabase(sqlite3, db),
     close: () => d.close(),
   };
 }

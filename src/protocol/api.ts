@@ -26,6 +26,10 @@ export interface OpenConfig {
   leaderTimeout: number;
   /** Where and what to sync; absent: the store does not sync. */
   sync?: SyncConfig;
+  /** A backup to open the store from (`store.backup()`); applied by the first leader only. */
+  restore?: Uint8Array;
+  /** With `restore`: whether it may replace a store that holds events. */
+  overwrite?: boolean;
 }
 
 /** A store's sync, as the worker (or the in-process store) runs it. */
@@ -92,6 +96,8 @@ export const ENGINE_OPS = [
   'saveSnapshot',
   'conflicts',
   'resolveConflict',
+  'importEvents',
+  'backup',
 ] as const;
 
 /** Engine operations only the leader's own sync runner calls: never served to pages or other tabs. */
@@ -196,7 +202,12 @@ export function parseOpenConfig(data: unknown): OpenConfig {
   }
   const maxEventBytes = positive('maxEventBytes', MAX_EVENT_BYTES_LIMIT);
   if (!Number.isSafeInteger(maxEventBytes)) throw new InvalidArgumentError('maxEventBytes must be an integer');
+  if (c.restore !== undefined && !(c.restore instanceof Uint8Array)) {
+    throw new InvalidArgumentError('restore must be the Uint8Array store.backup() returned');
+  }
+  if (c.overwrite !== undefined && typeof c.overwrite !== 'boolean') throw new InvalidArgumentError('overwrite must be a boolean');
   const config: OpenConfig = {
+    ...(c.restore instanceof Uint8Array ? { restore: c.restore, overwrite: c.overwrite === true } : {}),
     name: c.name,
     storage: c.storage as StorageOption,
     durability: c.durability,

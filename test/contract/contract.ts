@@ -2,7 +2,7 @@
  * The contract: what every target (in-process Node, the worker on OPFS, memory in a
  * browser...) must do with the scenarios of `scenarios.ts`.
  */
-import { expect, it } from 'vitest';
+import { expect, it as vitestIt } from 'vitest';
 import type { Caught, ScenarioName, scenarios } from './scenarios.ts';
 
 type Results = { [K in ScenarioName]: Awaited<ReturnType<(typeof scenarios)[K]>> };
@@ -18,8 +18,11 @@ function expectError(c: Caught | null, code: string): void {
   expect(c!.message.length).toBeGreaterThan(10);
 }
 
+/** How a test is declared: Vitest's `it` by default; Playwright Test's `test` has the same shape. */
+export type DefineTest = (name: string, body: () => Promise<void>) => void;
+
 /** Declares the contract's tests against one target. */
-export function defineContract(run: RunScenario, expected: { storage: string }): void {
+export function defineContract(run: RunScenario, expected: { storage: string }, it: DefineTest = vitestIt): void {
   it('appends atomically and reads a stream back in order', async () => {
     const r = await run('appendAndRead');
     expect(r.storage).toBe(expected.storage);

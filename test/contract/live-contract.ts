@@ -2,8 +2,9 @@
  * The live contract: what every target must do with the scenarios of `live-scenarios.ts`.
  */
 import { SCHEMA_VERSION } from '../../src/core/schema.ts';
-import { expect, it } from 'vitest';
+import { expect, it as vitestIt } from 'vitest';
 import type { LiveScenarioName, liveScenarios } from './live-scenarios.ts';
+import type { DefineTest } from './contract.ts';
 import type { Caught } from './scenarios.ts';
 
 type Results = { [K in LiveScenarioName]: Awaited<ReturnType<(typeof liveScenarios)[K]>> };
@@ -20,8 +21,8 @@ function expectError(c: Caught | null, code: string): void {
   expect(c!.isOwnClass).toBe(true);
 }
 
-/** Declares the live contract's tests against one target. */
-export function defineLiveContract(run: RunLiveScenario): void {
+/** Declares the live contract's tests against one target (`it`: as in `defineContract`). */
+export function defineLiveContract(run: RunLiveScenario, it: DefineTest = vitestIt): void {
   it('a subscription racing 1,000 concurrent appends sees each event exactly once, in order', async () => {
     const r = await run('subscriptionRace');
     expect(r.head).toBe(1202);

@@ -316,15 +316,18 @@ test.describe('openStore outside a page, in Chromium', () => {
     expect(await ask('dedicated', 'ctx-dedicated', 'opfs')).toEqual({ storage: 'opfs', role: 'leader', events: 2 });
   });
 
-  test('a shared worker gets a store too', async () => {
+  test("a shared worker gets a store in-process on IndexedDB that keeps its data; 'opfs' is STORAGE_UNAVAILABLE", async () => {
     const reply = (await ask('shared', 'ctx-shared', 'auto')) as { storage?: string };
     console.log(`shared worker, auto: ${JSON.stringify(reply)}`);
-    expect(reply).toEqual({ storage: 'memory', role: 'leader', events: 1 });
+    expect(reply).toEqual({ storage: 'indexeddb', role: 'leader', events: 1 });
+    expect(await ask('shared', 'ctx-shared', 'indexeddb')).toEqual({ storage: 'indexeddb', role: 'leader', events: 2 });
+    expect(await ask('shared', 'ctx-shared-memory', 'memory')).toEqual({ storage: 'memory', role: 'leader', events: 1 });
     expect(await ask('shared', 'ctx-shared-opfs', 'opfs')).toMatchObject({ error: 'STORAGE_UNAVAILABLE' });
   });
 
-  test("a service worker: 'auto' says it got memory, and 'opfs' is STORAGE_UNAVAILABLE", async () => {
-    expect(await ask('service', 'ctx-service', 'auto')).toEqual({ storage: 'memory', role: 'leader', events: 1 });
+  test("a service worker: 'auto' gets IndexedDB in-process and keeps its data, and 'opfs' is STORAGE_UNAVAILABLE", async () => {
+    expect(await ask('service', 'ctx-service', 'auto')).toEqual({ storage: 'indexeddb', role: 'leader', events: 1 });
+    expect(await ask('service', 'ctx-service', 'auto')).toEqual({ storage: 'indexeddb', role: 'leader', events: 2 });
     expect(await ask('service', 'ctx-service-opfs', 'opfs')).toMatchObject({ error: 'STORAGE_UNAVAILABLE' });
   });
 });
