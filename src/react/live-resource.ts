@@ -12,11 +12,13 @@
  * again and again.
  *
  * A failed resource stays in the cache (so the render that retries after suspending finds
- * the error, not a fresh attempt) until a hook has thrown its error to a boundary
- * (`takeError`): the boundary's retry then starts afresh.
+ * the error, not a fresh attempt) until `ERROR_HOLD_MS` after a hook first threw its error
+ * to a boundary (`takeError`): a boundary's retry after that starts afresh.
  */
 /** How long a resource nobody is subscribed to keeps running, in ms. */
 export const IDLE_MS = 2_000;
+/** How long a failed resource keeps its error for renders of the same attempt, in ms. */
+export const ERROR_HOLD_MS = 250;
 
 /** What a resource has: nothing yet, a value, or the error that stopped it. */
 export type ResourceSnapshot<T> =
@@ -62,14 +64,16 @@ export class LiveResource<T> {
 
   /**
    * The error, for a hook to throw to a boundary, whose retry must start afresh: the resource
-   * leaves the cache in the next task. Not at once: React renders a component that threw once
-   * more, synchronously, before it gives up, and that render must find the same error rather
-   * than start the query again.
+   * leaves the cache `ERROR_HOLD_MS` after its error was first thrown. Not at once: React
+   * renders a component that threw once more before it shows the boundary, and in a
+   * concurrent render that second render can come several tasks later (the render yields
+   * between the throw and the retry); it must find the same error rather than start the
+   * query again.
    */
   takeError(): unknown {
     if (!this.#leaving) {
       this.#leaving = true;
-      setTimeout(() => this.#evict(), 0);
+      setTimeout(() => this.#evict(), ERROR_HOLD_MS);
     }
     return this.#snapshot.error;
   }

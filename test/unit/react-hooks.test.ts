@@ -12,7 +12,7 @@ import { openStore, type AggregateDefinition, type Projection, type Store } from
 import { createSqliteWasmDriver } from '../../src/core/sqlite-wasm-driver.ts';
 import { loadSqlite } from '../../src/core/sqlite-wasm.ts';
 import { CairnProvider, useAggregate, useQuery, useStore, useStream, useWatch } from '../../src/react/index.ts';
-import { IDLE_MS } from '../../src/react/live-resource.ts';
+import { ERROR_HOLD_MS, IDLE_MS } from '../../src/react/live-resource.ts';
 
 type Shop = { ItemAdded: { sku: string; qty: number }; Noted: { text: string }; CheckedOut: null };
 type Cart = { items: Record<string, number>; done: boolean };
@@ -150,6 +150,9 @@ describe('useQuery', () => {
     try {
       render(e(CairnProvider<Shop>, { store }, e(Retrying, null, e(Suspense, { fallback: 'loading' }, e(Bad)))));
       await screen.findByTestId('error');
+      expect(watch).toHaveBeenCalledTimes(1);
+      // A person reads the error before pressing retry; the error is held that long for React's own re-render.
+      await new Promise((resolve) => setTimeout(resolve, ERROR_HOLD_MS + 10));
       expect(watch).toHaveBeenCalledTimes(1);
       act(() => reset!());
       await screen.findByTestId('error');
