@@ -10,6 +10,7 @@ import { installTabs } from './tabs.ts';
 import { installLiveTabs } from './live-tabs.ts';
 import { liveScenarios, type LiveScenarioName } from '../../contract/live-scenarios.ts';
 import type { ProjectionSetName } from '../../contract/test-projections.ts';
+import { runGroups, type Command } from '../../contract/model-commands.ts';
 
 /** Workers with the test projections (one file per set: Vite needs static worker options). */
 const projectionWorkers: Record<ProjectionSetName, () => Worker> = {
@@ -48,6 +49,15 @@ const harness = {
     const open = (options: Partial<cairn.OpenStoreOptions> = {}) =>
       cairn.openStore({ name: `${prefix}-${name}-${n++}`, storage, ...options });
     return scenarios[name]({ open });
+  },
+  /** Runs one model-test sequence on a fresh store of its own (OPFS, through the worker), then closes it. */
+  async runModel(name: string, groups: Command[][]) {
+    const store = await cairn.openStore({ name, storage: 'opfs' });
+    try {
+      return await runGroups(store, groups);
+    } finally {
+      await store.close();
+    }
   },
   /** Opens (or returns) a store kept on the page under `name`. */
   async open(name: string, options: Partial<cairn.OpenStoreOptions> = {}) {
