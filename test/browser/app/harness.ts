@@ -59,6 +59,81 @@ const harness = {
       await store.close();
     }
   },
+  /**
+   * Plays a same-origin script that skips the page API: it finds the leader of `store` on the
+   * store's BroadcastChannel, posts forged requests straight to the leader's inbox, and
+   * collects each reply's error code ('ok' for a success, 'no reply' after 5 s).
+   */
+  async forgeToLeader(store: string): Promise<Record<string, string>> {
+    const me = `intruder-${Math.random().toString(36).slice(2)}`;
+    const storeChannel = new BroadcastChannel(`cairn:${store}`);
+    const leader = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no leader answered hello')), 5_000);
+      storeChannel.onmessage = (e: MessageEvent<{ kind?: string; leader?: string }>) => {
+        if (e.data?.kind === 'leader' && typeof e.data.leader === 'string') {
+          clearTimeout(timer);
+          resolve(e.data.leader);
+        }
+      };
+      storeChannel.postMessage({ kind: 'hello', from: me });
+    });
+    const inbox = new BroadcastChannel(`cairn:${store}#${me}`);
+    const toLeader = new BroadcastChannel(`cairn:${store}#${leader}`);
+    const replies = new Map<number, (code: string) => void>();
+    inbox.onmessage = (e: MessageEvent<{ kind?: string; id?: number; ok?: boolean; error?: { code?: string } }>) => {
+      if (e.data?.kind !== 'reply' || typeof e.data.id !== 'number') return;
+      replies.get(e.data.id)?.(e.data.ok === true ? 'ok' : String(e.data.error?.code));
+    };
+    let id = 0;
+    const call = (message: Record<string, unknown>) =>
+      new Promise<string>((resolve) => {
+        const mine = ++id;
+        const timer = setTimeout(() => resolve('no reply'), 5_000);
+        replies.set(mine, (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+        toLeader.postMessage({ kind: 'request', id: mine, from: me, to: leader, ...message });
+      });
+    const event = (change: Record<string, unknown> = {}) => ({
+      id: '01J0000000000000000000FORG'.replace('FORG', String(id).padStart(4, '0')),
+      type: 'Forged',
+      data: '{}',
+      metadata: null,
+      schemaVersion: 1,
+      ...change,
+    });
+    const append = (eventChange: Record<string, unknown>, requestChange: Record<string, unknown> = {}) => ({
+      op: 'append',
+      args: [{ stream: 'forged-1', events: [event(eventChange)], expectedVersion: 'any', routingKey: null, ...requestChange }],
+    });
+    const codes: Record<string, string> = {};
+    const cases: [string, Record<string, unknown>][] = [
+      ['data that is not JSON', append({ data: '{not json' })],
+      ['metadata that is an array', append({ metadata: '[1,2]' })],
+      ["schemaVersion 'x'", append({ schemaVersion: 'x' })],
+      ['an id that is not a ULID', append({ id: 'x' })],
+      ['a routing key that is a number', append({}, { routingKey: 42 })],
+      ['a stream with a lone surrogate', append({}, { stream: 'x\uD800' })],
+      ['no arguments', { op: 'append', args: [] }],
+      ['args that are not a list', { op: 'append', args: 'append' }],
+      ['a consumer opened', { op: 'openConsumer', args: ['mailer', 'start'] }],
+      ['a consumer moved past the head', { op: 'advanceConsumer', args: ['mailer', 1e12] }],
+      ["the sync runner's own applyPulled", { op: 'applyPulled', args: [[]] }],
+      ["the sync runner's own outboxPushed", { op: 'outboxPushed', args: [[]] }],
+      ['an operation that does not exist', { op: 'dropEverything', args: [] }],
+      ['a query that writes', { op: 'query', args: ['DELETE FROM events', [], {}] }],
+      ['a query that never ends', { op: 'query', args: ['WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c', [], { timeoutMs: 200 }] }],
+    ];
+    for (const [what, message] of cases) codes[what] = await call(message);
+    // A message that is not a request at all (no id, no op) gets no reply and must not stop the leader.
+    toLeader.postMessage({ kind: 'request', from: me, to: leader });
+    toLeader.postMessage('garbage');
+    toLeader.postMessage(null);
+    codes['a good append afterwards'] = await call(append({}));
+    for (const channel of [storeChannel, inbox, toLeader]) channel.close();
+    return codes;
+  },
   /** Opens (or returns) a store kept on the page under `name`. */
   async open(name: string, options: Partial<cairn.OpenStoreOptions> = {}) {
     let store = stores.get(name);
