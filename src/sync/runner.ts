@@ -26,7 +26,7 @@ import type { OutboxAppend, Refusal, SyncLocalState } from '../core/sync-log.ts'
 import type { SyncFilter } from '../core/types.ts';
 import { backoff, sleep } from '../core/time.ts';
 import type { SyncStatus } from '../protocol/api.ts';
-import { DEFAULT_MAX_BODY_BYTES, type PushBatch, type PushBatchResult, type ServerEvent } from './protocol.ts';
+import { DEFAULT_MAX_BODY_BYTES, MAX_PUSH_EVENTS, type PushBatch, type PushBatchResult, type ServerEvent } from './protocol.ts';
 import { SyncTransport } from './transport.ts';
 
 /** What the runner needs of the engine. */
@@ -278,14 +278,16 @@ export class SyncRunner {
     }
   }
 
-  /** The first entries whose push fits the server's body limit (at least one). */
+  /** The first entries whose push fits the server's body and event limits (at least one). */
   #fit<T extends { appends: OutboxAppend[] }>(entries: readonly T[]): T[] {
     const limit = (this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) * 0.9;
     let size = 200;
+    let events = 0;
     const out: T[] = [];
     for (const e of entries) {
       size += JSON.stringify(e.appends).length * 3;
-      if (out.length > 0 && size > limit) break;
+      for (const append of e.appends) events += append.events.length;
+      if (out.length > 0 && (size > limit || events > MAX_PUSH_EVENTS)) break;
       out.push(e);
     }
     return out;

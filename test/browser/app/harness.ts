@@ -149,6 +149,43 @@ const harness = {
     const rpc = createRpcClient<WorkerApi>(worker);
     return { remote: rpc.remote, terminate: () => worker.terminate() };
   },
+  /**
+   * For the crash loop: keeps `inFlight` appends in flight at once (so they group-commit),
+   * each a batch labelled with `round`, `tab` and its sequence number, alternately one
+   * stream's append and an appendMany across two streams; reports each acknowledged batch
+   * with its results. Runs until the browser dies.
+   */
+  async appendInFlight(name: string, round: number, tab: string, inFlight: number, ack: (batch: unknown) => void) {
+    const store = await openRetrying({ name, storage: 'opfs' });
+    let seq = 0;
+    const one = async (): Promise<void> => {
+      for (;;) {
+        const s = seq++;
+        const events = Array.from({ length: 3 }, (_, i) => ({ type: 'Crash', data: { round, tab, seq: s, i, pad: 'x'.repeat(100 + ((s * 37) % 400)) } }));
+        const results =
+          s % 2 === 0
+            ? [await store.append(`crash-${s % 5}`, events)]
+            : await store.appendMany([
+                { stream: `crash-${s % 5}`, events: events.slice(0, 2) },
+                { stream: `other-${s % 3}`, events: events.slice(2) },
+              ]);
+        ack({ round, tab, seq: s, results });
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, one));
+  },
+  /** Every event of the store, with its labels, and SQLite's integrity check. */
+  async crashDump(name: string) {
+    const store = await openRetrying({ name, storage: 'opfs' });
+    const events: { id: string; stream: string; version: number; position: number; round: number; tab: string; seq: number; i: number }[] = [];
+    for await (const e of store.events({}, { batchSize: 1000 })) {
+      const d = e.data as { round: number; tab: string; seq: number; i: number };
+      events.push({ id: e.id, stream: e.stream, version: e.version, position: e.position, round: d.round, tab: d.tab, seq: d.seq, i: d.i });
+    }
+    const integrity = await store.query<{ integrity_check: string }>('PRAGMA integrity_check');
+    await store.close();
+    return { events, integrity: integrity.map((r) => r.integrity_check) };
+  },
   /** Appends batches in a loop until stopped, reporting each acknowledged batch to `ack`. */
   async appendLoop(name: string, ack: (batch: number) => void) {
     const store = await cairn.openStore({ name, storage: 'opfs' });
