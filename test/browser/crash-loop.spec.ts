@@ -69,6 +69,7 @@ test(`keeps every acknowledged batch and no partial one across ${KILLS} SIGKILLs
   };
 
   for (let round = 0; round <= KILLS; round++) {
+    const started = Date.now();
     const chrome = await spawnChromium();
     if (round > 0) {
       const page = await chrome.openPage(appUrl);
@@ -93,16 +94,23 @@ test(`keeps every acknowledged batch and no partial one across ${KILLS} SIGKILLs
         )
         .catch(() => {});
     }
-    // Kill at a random moment: after a random number of acknowledged batches (0 to 40), or
-    // after a random wait, as the draw says.
+    // Once the tabs append (a store that cannot be opened again after a crash fails here),
+    // kill at a random moment: after a random number of further acknowledged batches (0 to
+    // 40), or after a random wait, as the draw says.
+    const until = async (done: () => boolean, ms: number): Promise<boolean> => {
+      const deadline = Date.now() + ms;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      return done();
+    };
+    expect(await until(() => seen > 0, 30_000), `round ${round}: the tabs appended nothing in 30 s`).toBe(true);
     if (random.chance(0.5)) {
-      const target = random.int(41);
-      const deadline = Date.now() + 10_000;
-      while (seen < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      const target = seen + random.int(41);
+      await until(() => seen >= target, 10_000);
     } else {
-      await new Promise((r) => setTimeout(r, random.between(0, 400)));
+      await new Promise((r) => setTimeout(r, random.between(0, 300)));
     }
     await chrome.kill();
+    console.log(`[crash-loop] round ${round}: ${seen} batches acknowledged, ${Date.now() - started} ms`);
   }
   console.log(`[crash-loop] ${KILLS} kills survived: ${acked.size} acknowledged batches, ${eventsAtEnd} events, none lost, no partial batch`);
   expect(acked.size).toBeGreaterThan(0);
