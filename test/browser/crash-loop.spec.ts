@@ -23,27 +23,32 @@ interface Ack {
 }
 
 test(`keeps every acknowledged batch and no partial one across ${KILLS} SIGKILLs of the browser, two tabs appending`, async ({ spawnChromium, appUrl }) => {
-  test.setTimeout(120_000 + KILLS * 15_000);
+  test.setTimeout(120_000 + KILLS * 30_000);
   const random = createRandom(SEED);
   console.log(`[crash-loop] seed ${SEED}, ${KILLS} kills`);
   const name = `crash-loop-${SEED}`;
   const acked = new Map<string, Ack>();
   let eventsAtEnd = 0;
 
-  /** Checks the store after a kill, in a browser started on the profile again. */
+  /**
+   * Checks the store after a kill, in a browser started on the profile again. The checks
+   * collect what is wrong and assert once per kind (a Playwright `expect` per event would be
+   * a recorded step each).
+   */
   const check = async (page: Page, round: number): Promise<void> => {
     const { events, integrity } = await page.evaluate((n) => window.cairnTest.crashDump(n), name);
     expect(integrity, `round ${round}`).toEqual(['ok']);
+    const wrong: string[] = [];
 
     // Positions 1..n with no gap; each stream's versions 1..k with no gap; ids unique.
-    expect(events.map((e) => e.position), `round ${round}`).toEqual(events.map((_, i) => i + 1));
     const versions = new Map<string, number>();
-    for (const e of events) {
+    events.forEach((e, i) => {
+      if (e.position !== i + 1) wrong.push(`position ${e.position} where ${i + 1} was due`);
       const v = (versions.get(e.stream) ?? 0) + 1;
-      expect(e.version, `round ${round}: ${e.stream} at position ${e.position}`).toBe(v);
+      if (e.version !== v) wrong.push(`${e.stream} at version ${e.version} where ${v} was due`);
       versions.set(e.stream, v);
-    }
-    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    });
+    if (new Set(events.map((e) => e.id)).size !== events.length) wrong.push('an id stored twice');
 
     // Every batch there is whole (3 events, i = 0, 1, 2), once.
     const batches = new Map<string, typeof events>();
@@ -51,30 +56,36 @@ test(`keeps every acknowledged batch and no partial one across ${KILLS} SIGKILLs
       const key = `${e.round}/${e.tab}/${e.seq}`;
       batches.set(key, [...(batches.get(key) ?? []), e]);
     }
-    for (const [key, parts] of batches) expect(parts.map((e) => e.i), `batch ${key}`).toEqual([0, 1, 2]);
+    for (const [key, parts] of batches) {
+      if (parts.map((e) => e.i).join() !== '0,1,2') wrong.push(`batch ${key} holds events ${parts.map((e) => e.i).join()}`);
+    }
 
     // Every acknowledged batch is there, as it was acknowledged.
     const byId = new Map(events.map((e) => [e.id, e]));
     for (const [key, ack] of acked) {
-      expect(batches.has(key), `acknowledged batch ${key} lost in round ${round}`).toBe(true);
+      if (!batches.has(key)) wrong.push(`acknowledged batch ${key} lost`);
       for (const r of ack.results) {
         const stored = r.ids.map((id) => byId.get(id));
-        expect(stored.every((e) => e?.stream === r.stream), `batch ${key}`).toBe(true);
-        expect(stored.at(-1)!.version, `batch ${key}`).toBe(r.version);
-        expect(stored.at(-1)!.position, `batch ${key}`).toBe(r.position);
+        const last = stored.at(-1);
+        if (!stored.every((e) => e?.stream === r.stream) || last?.version !== r.version || last.position !== r.position) {
+          wrong.push(`batch ${key}: acknowledged at ${r.stream}@${r.version} (position ${r.position}), stored as ${JSON.stringify(stored.map((e) => e && [e.stream, e.version, e.position]))}`);
+        }
       }
     }
-    expect(events.length).toBeGreaterThanOrEqual(eventsAtEnd);
+    if (events.length < eventsAtEnd) wrong.push(`${eventsAtEnd - events.length} events gone since the last check`);
+    expect(wrong, `round ${round}`).toEqual([]);
     eventsAtEnd = events.length;
   };
 
   for (let round = 0; round <= KILLS; round++) {
     const started = Date.now();
     const chrome = await spawnChromium();
+    const phases = [`started ${Date.now() - started}`];
     if (round > 0) {
       const page = await chrome.openPage(appUrl);
       await check(page, round - 1);
       await page.close();
+      phases.push(`checked ${Date.now() - started}`);
     }
     if (round === KILLS) {
       await chrome.close();
@@ -102,7 +113,9 @@ test(`keeps every acknowledged batch and no partial one across ${KILLS} SIGKILLs
       while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
       return done();
     };
+    phases.push(`tabs ${Date.now() - started}`);
     expect(await until(() => seen > 0, 30_000), `round ${round}: the tabs appended nothing in 30 s`).toBe(true);
+    phases.push(`appending ${Date.now() - started}`);
     if (random.chance(0.5)) {
       const target = seen + random.int(41);
       await until(() => seen >= target, 10_000);
@@ -110,7 +123,7 @@ test(`keeps every acknowledged batch and no partial one across ${KILLS} SIGKILLs
       await new Promise((r) => setTimeout(r, random.between(0, 300)));
     }
     await chrome.kill();
-    console.log(`[crash-loop] round ${round}: ${seen} batches acknowledged, ${Date.now() - started} ms`);
+    console.log(`[crash-loop] round ${round}: ${seen} batches acknowledged, ${Date.now() - started} ms (${phases.join(', ')})`);
   }
   console.log(`[crash-loop] ${KILLS} kills survived: ${acked.size} acknowledged batches, ${eventsAtEnd} events, none lost, no partial batch`);
   expect(acked.size).toBeGreaterThan(0);
