@@ -90,3 +90,79 @@ test('two devices and a second tab converge through the server', async ({ launch
   expect(s1.serverPosition).toBe(5);
   expect(sync.log.filter((l) => l.startsWith('error'))).toEqual([]);
 });
+
+test('a device offline appends to a stream the other moved on: it converges, the conflict is shown to the app, then resolved', async ({
+  launchDevice,
+  sync,
+  harnessUrl,
+}) => {
+  const token = sync.newToken();
+  const [deviceA, deviceB] = [await launchDevice(), await launchDevice()];
+  const a = await deviceA.newPage();
+  const b = await deviceB.newPage();
+  await openDevice(a, harnessUrl, sync, 'shop', token);
+  await openDevice(b, harnessUrl, sync, 'shop', token);
+  expect((await append(a, 'shop', 'cart-9', ['Opened'], 'no_stream')).result).toMatchObject({ version: 1 });
+  await expect.poll(async () => shape(await log(b, 'shop'))).toEqual(shape(await log(a, 'shop')));
+
+  await deviceA.setOffline(true);
+  // Both decide on version 1 of cart-9; A also writes a stream of its own, B too.
+  expect((await append(a, 'shop', 'cart-9', ['FromA'], 1)).result).toMatchObject({ version: 2 });
+  expect((await append(a, 'shop', 'note-a', ['NoteA'], 'no_stream')).result).toMatchObject({ version: 1 });
+  expect((await append(b, 'shop', 'cart-9', ['FromB'], 1)).result).toMatchObject({ version: 2 });
+  expect((await append(b, 'shop', 'note-b', ['NoteB'])).result).toMatchObject({ version: 1 });
+  await expect.poll(async () => (await sync.events(token)).map((e) => `${e.stream}@${e.version}:${e.type}`)).toEqual([
+    'cart-9@1:Opened',
+    'cart-9@2:FromB',
+    'note-b@1:NoteB',
+  ]);
+  // A cannot reach the server: it says so, and keeps both appends pending, unconfirmed.
+  await expect.poll(async () => (await status(a, 'shop')).state).toBe('offline');
+  expect(await status(a, 'shop')).toMatchObject({ pending: 2, error: { code: 'SYNC_UNAVAILABLE' } });
+  expect((await log(a, 'shop')).filter((e) => e.serverPosition === null).map((e) => `${e.stream}@${e.version}:${e.type}`)).toEqual([
+    'cart-9@2:FromA',
+    'note-a@1:NoteA',
+  ]);
+  const offlineNow = await a.evaluate(() => window.syncTest.now('shop'));
+  expect(offlineNow).toMatchObject({ code: 'SYNC_UNAVAILABLE', isCairnError: true });
+
+  await deviceA.setOffline(false);
+  // Back online, A syncs by itself: the server's cart-9 wins, A's write to it is a conflict
+  // of that stream only, shown to the app through onConflict; note-a goes through. At once:
+  // the page passes its `online` event to the worker, which hears none of its own (without
+  // that, the retry waited for its backoff, 8-16 s here).
+  await expect.poll(async () => (await a.evaluate(() => window.syncTest.conflictsSeen('shop'))).flat().length, { timeout: 5_000 }).toBe(1);
+  const [seen] = (await a.evaluate(() => window.syncTest.conflictsSeen('shop'))).flat();
+  expect(seen).toMatchObject({
+    stream: 'cart-9',
+    expectedVersion: 1,
+    serverVersion: 2,
+    events: [{ type: 'FromA' }],
+    serverEvents: [{ stream: 'cart-9', version: 2, type: 'FromB' }],
+  });
+  const listed = await a.evaluate(() => window.syncTest.conflicts('shop'));
+  expect(listed.map((c) => [c.id, c.stream, c.events.map((e) => e.id)])).toEqual([[seen!.id, 'cart-9', seen!.events.map((e) => e.id)]]);
+  await settled(a, 'shop');
+  const converged = ['cart-9@1:Opened', 'cart-9@2:FromB', 'note-a@1:NoteA', 'note-b@1:NoteB'];
+  const typed = (events: Logged) => events.map((e) => `${e.stream}@${e.version}:${e.type}`);
+  expect(typed(await log(a, 'shop'))).toEqual(converged);
+  await expect.poll(async () => typed(await log(b, 'shop'))).toEqual(converged);
+  expect(shape(await log(a, 'shop'))).toEqual(await serverShape(sync, token));
+
+  // The app resolves it: A's event again, after the server's.
+  const resolved = await a.evaluate((id) => window.syncTest.resolve('shop', id, 'rebase'), seen!.id);
+  expect(resolved.error).toBeNull();
+  expect(resolved.results).toMatchObject([{ stream: 'cart-9', version: 3 }]);
+  expect(await a.evaluate(() => window.syncTest.conflicts('shop'))).toEqual([]);
+  const final = [...converged.slice(0, 2), 'cart-9@3:FromA', ...converged.slice(2)];
+  await expect.poll(async () => typed(await log(b, 'shop'))).toEqual(final);
+  await settled(a, 'shop');
+  expect(typed(await log(a, 'shop'))).toEqual(final);
+  const server = await serverShape(sync, token);
+  expect(shape(await log(a, 'shop'))).toEqual(server);
+  expect(shape(await log(b, 'shop'))).toEqual(server);
+  // The rebased event is the one A wrote, not a copy: the same id, once.
+  expect(server.filter((e) => e.endsWith(`:${seen!.events[0]!.id}`))).toEqual([`cart-9@3:FromA:${seen!.events[0]!.id}`]);
+  // B never had a conflict.
+  expect(await b.evaluate(() => window.syncTest.conflictsSeen('shop'))).toEqual([]);
+});
