@@ -93,7 +93,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
           database,
           log: memoryLog,
           // One tenant per token the spec made; anything else is refused.
-          authorize: async (request) => (request.token !== undefined && tokens.has(request.token) ? { tenant: request.token } : null),
+          authorize: async ({ token }) => (typeof token === 'string' && tokens.has(token) ? { tenant: token } : null),
         });
         let pushes = 0;
         let hold: { stored: () => void; released: Promise<void> } | undefined;
