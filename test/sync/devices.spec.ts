@@ -166,3 +166,103 @@ test('a device offline appends to a stream the other moved on: it converges, the
   // B never had a conflict.
   expect(await b.evaluate(() => window.syncTest.conflictsSeen('shop'))).toEqual([]);
 });
+
+test('a device reloaded offline keeps its pending appends, and pushes each once when back online', async ({ launchDevice, sync, harnessUrl }) => {
+  const token = sync.newToken();
+  const [deviceA, deviceB] = [await launchDevice(), await launchDevice()];
+  const a = await deviceA.newPage();
+  const b = await deviceB.newPage();
+  await openDevice(a, harnessUrl, sync, 'shop', token);
+  await openDevice(b, harnessUrl, sync, 'shop', token);
+  await settled(a, 'shop');
+
+  await deviceA.setOffline(true);
+  const written: string[] = [];
+  for (const [stream, types] of [['cart-1', ['A', 'B']], ['cart-2', ['C']], ['cart-1', ['D']]] as const) {
+    const { result, error } = await append(a, 'shop', stream, [...types]);
+    expect(error).toBeNull();
+    written.push(...result!.ids);
+  }
+  await expect.poll(async () => status(a, 'shop')).toMatchObject({ state: 'offline', pending: 3 });
+
+  // The reload: the app's files must load (this app has no service worker to serve them
+  // offline: the page, the worker and sqlite3.wasm), the sync server must stay out of
+  // reach. While the page reloads and opens its store, every request to the sync server
+  // fails as it does offline; then the device is offline again.
+  const cutOff = `${sync.url}/**`;
+  await deviceA.route(cutOff, (route) => route.abort('internetdisconnected'));
+  await deviceA.setOffline(false);
+  await a.reload();
+  await openDevice(a, harnessUrl, sync, 'shop', token);
+  await deviceA.setOffline(true);
+  await deviceA.unroute(cutOff);
+  await expect.poll(async () => status(a, 'shop')).toMatchObject({ state: 'offline', pending: 3, error: { code: 'SYNC_UNAVAILABLE' } });
+  const kept = await log(a, 'shop');
+  expect(kept.map((e) => [e.id, e.serverPosition])).toEqual([
+    [written[0], null],
+    [written[1], null],
+    [written[3], null],
+    [written[2], null],
+  ]);
+  expect(await sync.events(token)).toEqual([]);
+
+  await deviceA.setOffline(false);
+  await settled(a, 'shop');
+  const server = await sync.events(token);
+  // Each pushed once: the server holds the four ids, once each, at the versions A gave them.
+  expect(server.map((e) => e.id).sort()).toEqual([...written].sort());
+  expect(server.map((e) => `${e.stream}@${e.version}:${e.type}`).sort()).toEqual(['cart-1@1:A', 'cart-1@2:B', 'cart-1@3:D', 'cart-2@1:C']);
+  expect(shape(await log(a, 'shop'))).toEqual(await serverShape(sync, token));
+  await expect.poll(async () => shape(await log(b, 'shop'))).toEqual(await serverShape(sync, token));
+  expect((await log(a, 'shop')).every((e) => typeof e.serverPosition === 'number')).toBe(true);
+});
+
+test('the leader tab crashes while it pushes many pending events: the next leader finishes the push, nothing lost, nothing twice', async ({
+  launchDevice,
+  sync,
+  harnessUrl,
+}) => {
+  const token = sync.newToken();
+  const [deviceA, deviceB] = [await launchDevice(), await launchDevice()];
+  const a1 = await deviceA.newPage();
+  const a2 = await deviceA.newPage();
+  const b = await deviceB.newPage();
+  expect(await openDevice(a1, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'leader' });
+  expect(await openDevice(a2, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'follower' });
+  await openDevice(b, harnessUrl, sync, 'shop', token);
+  await settled(a1, 'shop');
+
+  // 1,500 appends made offline: more than one push takes (500 appends each).
+  const COUNT = 1500;
+  await deviceA.setOffline(true);
+  const ids = await a1.evaluate((n) => window.syncTest.appendMany('shop', 'bulk-1', n), COUNT);
+  expect(new Set(ids).size).toBe(COUNT);
+  await expect.poll(async () => status(a1, 'shop')).toMatchObject({ state: 'offline', pending: COUNT });
+
+  // Back online, the leader pushes. The server stores its first push, and its answer is
+  // held: the leader's renderer crashes before it hears that the push went through.
+  const hold = sync.holdPushReplies();
+  await deviceA.setOffline(false);
+  await hold.stored;
+  const storedBeforeCrash = (await sync.events(token)).length;
+  expect(storedBeforeCrash).toBeGreaterThan(0);
+  expect(storedBeforeCrash).toBeLessThan(COUNT);
+  const cdp = await deviceA.newCDPSession(a1);
+  void cdp.send('Page.crash').catch(() => {});
+  await a1.waitForEvent('crash', { timeout: 10_000 });
+  hold.release();
+
+  // The other tab leads now; its worker's runner pushes the outbox again from its start.
+  await expect.poll(() => a2.evaluate(() => window.syncTest.role('shop'))).toBe('leader');
+  await settled(a2, 'shop');
+  const server = await sync.events(token);
+  expect(server).toHaveLength(COUNT);
+  expect(server.map((e) => e.id).sort()).toEqual([...ids].sort());
+  expect(server.map((e) => e.version)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+  const onA = await log(a2, 'shop');
+  expect(shape(onA)).toEqual(await serverShape(sync, token));
+  expect(onA.every((e) => typeof e.serverPosition === 'number')).toBe(true);
+  await expect.poll(async () => (await log(b, 'shop')).length, { timeout: 60_000 }).toBe(COUNT);
+  expect(shape(await log(b, 'shop'))).toEqual(shape(onA));
+  expect(sync.log.filter((l) => l.startsWith('error'))).toEqual([]);
+});
