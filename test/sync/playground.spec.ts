@@ -1,0 +1,108 @@
+/**
+ * `npm run demo:sync` in Chromium: its set-up (`scripts/demo-sync.ts`: the sync server on its
+ * embedded database and the playground's dev server, on free ports of 127.0.0.1), and the
+ * two device URLs it prints, each open in a browser profile of its own, driven through the
+ * playground's own controls:
+ * - an event appended in device A's page shows in device B's page, and both sync panels say
+ *   they are caught up;
+ * - device A offline appends to a stream B moves on meanwhile: back online, A's sync panel
+ *   shows the conflict with both sides, and its Rebase button resolves it; B then shows A's event.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from '@playwright/test';
+import { startDemoSync, type DemoSync } from '../../scripts/demo-sync.ts';
+import { removeProfile } from '../fixtures.ts';
+import { expect, test } from './fixtures.ts';
+
+let demo: DemoSync;
+let dataDir: string;
+/** What the server warned of or failed at. */
+const warnings: string[] = [];
+
+test.beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cairn-demo-sync-'));
+  demo = await startDemoSync({
+    port: 0,
+    serverPort: 0,
+    dataDir,
+    log: { info: () => {}, warn: (m) => void warnings.push(m), error: (m, e) => void warnings.push(`${m} ${String(e)}`) },
+  });
+});
+
+test.afterAll(async () => {
+  await demo?.close();
+  removeProfile(dataDir);
+});
+
+test('demo:sync prints two devices; an event appended on device A shows on device B', async ({ launchDevice }) => {
+  expect(demo.devices.map((d) => d.name)).toEqual(['device A', 'device B']);
+  const a = await openDeviceWindow(await launchDevice(), demo.devices[0]!.url);
+  const b = await openDeviceWindow(await launchDevice(), demo.devices[1]!.url);
+  await expect(a.getByTestId('sync-panel')).toContainText('Sync: device A');
+  await expect(a.locator('#status code')).toHaveText('playground-a');
+  await expect(b.locator('#status code')).toHaveText('playground-b');
+
+  await appendInForm(a, 'note-demo', 'NoteTaken', '');
+  await expect(a.locator('#append-result')).toContainText('note-demo is at version 1');
+  await expect(b.getByTestId('feed')).toContainText('note-demo NoteTaken');
+  for (const page of [a, b]) {
+    await expect(page.getByTestId('sync-state')).toHaveAttribute('data-sync-state', 'idle');
+    await expect(page.getByTestId('sync-pending')).toHaveAttribute('data-pending', '0');
+  }
+  const position = await a.getByTestId('sync-server-position').textContent();
+  expect(Number(position)).toBeGreaterThanOrEqual(1);
+  await expect(b.getByTestId('sync-server-position')).toHaveText(position!);
+  expect(warnings).toEqual([]);
+});
+
+test("a conflict shows in device A's sync panel with both sides, and its Rebase button resolves it", async ({ launchDevice }) => {
+  const contextA = await launchDevice();
+  const a = await openDeviceWindow(contextA, demo.devices[0]!.url);
+  const b = await openDeviceWindow(await launchDevice(), demo.devices[1]!.url);
+  const stream = `note-${Date.now()}`;
+  await appendInForm(a, stream, 'Opened', 'no_stream');
+  await expect(b.getByTestId('feed')).toContainText(`${stream} Opened`);
+
+  await contextA.setOffline(true);
+  await appendInForm(a, stream, 'FromA', '1');
+  await expect(a.locator('#append-result')).toContainText(`${stream} is at version 2`);
+  await expect(a.getByTestId('sync-state')).toHaveAttribute('data-sync-state', 'offline');
+  await expect(a.getByTestId('sync-pending')).toHaveAttribute('data-pending', '1');
+  await appendInForm(b, stream, 'FromB', '1');
+  await expect(b.locator('#append-result')).toContainText(`${stream} is at version 2`);
+  await expect(b.getByTestId('sync-pending')).toHaveAttribute('data-pending', '0');
+
+  await contextA.setOffline(false);
+  const conflict = a.getByTestId('conflict');
+  await expect(conflict).toHaveCount(1);
+  await expect(conflict).toHaveAttribute('data-stream', stream);
+  await expect(conflict).toContainText('expected version 1 and wrote FromA; the server is at version 2 with FromB');
+  await conflict.getByRole('button', { name: 'Rebase' }).click();
+  await expect(a.getByTestId('no-conflicts')).toBeVisible();
+  await expect(b.getByTestId('feed')).toContainText(`${stream} FromA`);
+  await expect(a.getByTestId('sync-pending')).toHaveAttribute('data-pending', '0');
+  expect(warnings).toEqual([]);
+});
+
+/** Opens a device's URL and waits for its store, its inspector and its first sync. */
+async function openDeviceWindow(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(url);
+  await page.waitForSelector('body[data-role]', { timeout: 60_000 });
+  await expect(page.getByTestId('sync-state')).toHaveAttribute('data-sync-state', 'idle');
+  return page;
+}
+
+/** Appends one event through the playground's raw append form. */
+async function appendInForm(page: Page, stream: string, type: string, expectedVersion: string): Promise<void> {
+  const form = page.locator('#append-form');
+  if (!(await form.isVisible())) await page.getByText('Append any event').click();
+  await form.locator('input[name=stream]').fill(stream);
+  await form.locator('input[name=type]').fill(type);
+  await form.locator('input[name=expectedVersion]').fill(expectedVersion);
+  await form.getByRole('button', { name: 'Append' }).click();
+}
