@@ -11,8 +11,8 @@
  *   shown to the app with both sides, then resolved (rebase), and both devices converge again;
  * - a device reloaded offline keeps its pending appends (sync status), and pushes each once
  *   when back online;
- * - the leader tab killed while it pushes many pending events (its reply held after the
- *   server stored the push, so the lost reply is certain): the next leader finishes the push,
+ * - the leader tab crashed, or closed, while it pushes many pending events (its reply held
+ *   after the server stored the push, so the lost reply is certain): the next leader finishes the push,
  *   with nothing lost and nothing twice, on the server and on the other device.
  */
 import type { Page } from '@playwright/test';
@@ -223,56 +223,63 @@ test('a device reloaded offline keeps its pending appends, and pushes each once 
   expect((await log(a, 'shop')).every((e) => typeof e.serverPosition === 'number')).toBe(true);
 });
 
-test('the leader tab crashes while it pushes many pending events: the next leader finishes the push, nothing lost, nothing twice', async ({
-  launchDevice,
-  sync,
-  harnessUrl,
-}) => {
-  const token = sync.newToken();
-  const [deviceA, deviceB] = [await launchDevice(), await launchDevice()];
-  const a1 = await deviceA.newPage();
-  const a2 = await deviceA.newPage();
-  const b = await deviceB.newPage();
-  expect(await openDevice(a1, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'leader' });
-  expect(await openDevice(a2, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'follower' });
-  await openDevice(b, harnessUrl, sync, 'shop', token);
-  await settled(a1, 'shop');
+for (const end of ['crashes', 'is closed'] as const) {
+  test(`the leader tab ${end} while it pushes many pending events: the next leader finishes the push, nothing lost, nothing twice`, async ({
+    launchDevice,
+    sync,
+    harnessUrl,
+  }) => {
+    const token = sync.newToken();
+    const [deviceA, deviceB] = [await launchDevice(), await launchDevice()];
+    const a1 = await deviceA.newPage();
+    const a2 = await deviceA.newPage();
+    const b = await deviceB.newPage();
+    expect(await openDevice(a1, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'leader' });
+    expect(await openDevice(a2, harnessUrl, sync, 'shop', token)).toMatchObject({ role: 'follower' });
+    await openDevice(b, harnessUrl, sync, 'shop', token);
+    await settled(a1, 'shop');
 
-  // 1,500 appends made offline: more than one push takes (500 appends each).
-  const COUNT = 1500;
-  await deviceA.setOffline(true);
-  const ids = await a1.evaluate((n) => window.syncTest.appendMany('shop', 'bulk-1', n), COUNT);
-  expect(new Set(ids).size).toBe(COUNT);
-  await expect.poll(async () => status(a1, 'shop')).toMatchObject({ state: 'offline', pending: COUNT });
+    // 1,500 appends made offline: more than one push takes (500 appends each).
+    const COUNT = 1500;
+    await deviceA.setOffline(true);
+    const ids = await a1.evaluate((n) => window.syncTest.appendMany('shop', 'bulk-1', n), COUNT);
+    expect(new Set(ids).size).toBe(COUNT);
+    await expect.poll(async () => status(a1, 'shop')).toMatchObject({ state: 'offline', pending: COUNT });
 
-  // Back online, the leader pushes. The server stores its first push, and its answer is
-  // held: the leader's renderer crashes before it hears that the push went through.
-  const hold = sync.holdPushReplies();
-  await deviceA.setOffline(false);
-  await hold.stored;
-  const storedBeforeCrash = (await sync.events(token)).length;
-  expect(storedBeforeCrash).toBeGreaterThan(0);
-  expect(storedBeforeCrash).toBeLessThan(COUNT);
-  const pushesAtCrash = sync.pushes();
-  const cdp = await deviceA.newCDPSession(a1);
-  void cdp.send('Page.crash').catch(() => {});
-  await a1.waitForEvent('crash', { timeout: 10_000 });
-  hold.release();
+    // Back online, the leader pushes. The server stores its first push, and its answer is
+    // held: the leader tab goes (its renderer crashed, or the tab closed) before it hears that
+    // the push went through.
+    const hold = sync.holdPushReplies();
+    await deviceA.setOffline(false);
+    await hold.stored;
+    const storedBeforeCrash = (await sync.events(token)).length;
+    expect(storedBeforeCrash).toBeGreaterThan(0);
+    expect(storedBeforeCrash).toBeLessThan(COUNT);
+    const pushesAtCrash = sync.pushes();
+    if (end === 'crashes') {
+      const cdp = await deviceA.newCDPSession(a1);
+      void cdp.send('Page.crash').catch(() => {});
+      await a1.waitForEvent('crash', { timeout: 10_000 });
+    } else {
+      await a1.close();
+    }
+    hold.release();
 
-  // The other tab leads now; its worker's runner pushes the outbox again from its start.
-  await expect.poll(() => a2.evaluate(() => window.syncTest.role('shop'))).toBe('leader');
-  await settled(a2, 'shop');
-  // The new leader pushed the rest itself. The part the server had stored (whose answer the
-  // old leader never heard) came back in its first pull, which confirmed those events by id.
-  expect(sync.pushes()).toBeGreaterThan(pushesAtCrash);
-  const server = await sync.events(token);
-  expect(server).toHaveLength(COUNT);
-  expect(server.map((e) => e.id).sort()).toEqual([...ids].sort());
-  expect(server.map((e) => e.version)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
-  const onA = await log(a2, 'shop');
-  expect(shape(onA)).toEqual(await serverShape(sync, token));
-  expect(onA.every((e) => typeof e.serverPosition === 'number')).toBe(true);
-  await expect.poll(async () => (await log(b, 'shop')).length, { timeout: 60_000 }).toBe(COUNT);
-  expect(shape(await log(b, 'shop'))).toEqual(shape(onA));
-  expect(sync.log.filter((l) => l.startsWith('error'))).toEqual([]);
-});
+    // The other tab leads now; its worker's runner takes over the outbox.
+    await expect.poll(() => a2.evaluate(() => window.syncTest.role('shop'))).toBe('leader');
+    await settled(a2, 'shop');
+    // The new leader pushed the rest itself. The part the server had stored (whose answer the
+    // old leader never heard) came back in its first pull, which confirmed those events by id.
+    expect(sync.pushes()).toBeGreaterThan(pushesAtCrash);
+    const server = await sync.events(token);
+    expect(server).toHaveLength(COUNT);
+    expect(server.map((e) => e.id).sort()).toEqual([...ids].sort());
+    expect(server.map((e) => e.version)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    const onA = await log(a2, 'shop');
+    expect(shape(onA)).toEqual(await serverShape(sync, token));
+    expect(onA.every((e) => typeof e.serverPosition === 'number')).toBe(true);
+    await expect.poll(async () => (await log(b, 'shop')).length, { timeout: 60_000 }).toBe(COUNT);
+    expect(shape(await log(b, 'shop'))).toEqual(shape(onA));
+    expect(sync.log.filter((l) => l.startsWith('error'))).toEqual([]);
+  });
+}
