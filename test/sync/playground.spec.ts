@@ -4,7 +4,7 @@
  * two device URLs it prints, each open in a browser profile of its own, driven through the
  * playground's own controls:
  * - an event appended in device A's page shows in device B's page, and both sync panels say
- *   they are caught up;
+ *   they are caught up; the playground without `?sync=` (`npm run demo`) does not sync;
  * - device A offline appends to a stream B moves on meanwhile: back online, A's sync panel
  *   shows the conflict with both sides, and its Rebase button resolves it; B then shows A's event.
  */
@@ -54,6 +54,13 @@ test('demo:sync prints two devices; an event appended on device A shows on devic
   const position = await a.getByTestId('sync-server-position').textContent();
   expect(Number(position)).toBeGreaterThanOrEqual(1);
   await expect(b.getByTestId('sync-server-position')).toHaveText(position!);
+
+  // The playground without ?sync= is `npm run demo`'s: the store `playground`, which does not sync.
+  const plain = await (await launchDevice()).newPage();
+  await plain.goto(demo.playgroundUrl);
+  await plain.waitForSelector('body[data-role]', { timeout: 60_000 });
+  await expect(plain.locator('#status code')).toHaveText('playground');
+  await expect(plain.getByTestId('sync-panel')).toHaveCount(0);
   expect(warnings).toEqual([]);
 });
 
