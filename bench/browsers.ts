@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import type { Job, JobResult, JobStatus } from './jobs.ts';
-import { launchChromium, makeProfile } from '../test/browser/chromium.ts';
+import { launchChromium } from '../test/support/chromium.ts';
+import { makeProfile } from '../test/support/profiles.ts';
 import { FIREFOX_PATH } from '../test/support/browsers.ts';
 
 /** A browser with the bench page open. */

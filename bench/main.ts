@@ -160,7 +160,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 
 function chromiumNotes(browser: BenchBrowser): string[] {
   return [
-    `${browser.version}, headless, persistent profile, flags as in test/browser/chromium.ts.`,
+    `${browser.version}, headless, persistent profile, flags as in test/support/chromium.ts.`,
     'raw and cairn use opfs-sahpool with Cairn’s PRAGMAs (WAL, locking_mode=EXCLUSIVE, synchronous=FULL); idb uses the browser’s default transaction durability, which is weaker than synchronous=FULL.',
     'W2 raw is the same appends each in its own transaction: the single-commit throughput group commit is measured against. W2 idb is one readwrite transaction per append, all issued at once.',
     'W4 idb reads pages with getAll over the key range, the fastest IndexedDB read path.',

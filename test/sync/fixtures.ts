@@ -5,7 +5,7 @@
  *   spec's own on 127.0.0.1, so that a spec can hold the answers to pushes (a reply lost
  *   after the server stored the push) and read what the server holds;
  * - `harnessUrl` (worker-scoped): the sync harness page (`test/sync/app/`), built once and
- *   served from another port of 127.0.0.1 than the server's: another origin, so every call
+ *   served (`support/serve-app.ts`) from another port of 127.0.0.1 than the server's: another origin, so every call
  *   of the device is a CORS request (with a preflight, for the bearer token);
  * - `launchDevice()`: a device, the system Chromium on a profile folder of its own, closed
  *   and removed at the end of the test;
@@ -19,12 +19,12 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from '@playwright/test';
 import { Client } from 'pg';
-import { build, preview, type PreviewServer } from 'vite';
 import { createSyncServer, type SyncServer } from '../../server/index.ts';
 import type { SyncServerLog } from '../../server/log.ts';
 import { parsePullResponse, SYNC_PATHS, type ServerEvent } from '../../src/sync/protocol.ts';
 import { expect, launchPersistent, makeProfile, removeProfile, test as base } from '../fixtures.ts';
 import { startPostgres } from '../server/postgres.ts';
+import { serveApp } from '../support/serve-app.ts';
 
 /** Push answers held back by `holdPushReplies`. */
 export interface PushHold {
@@ -153,15 +153,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { scope: 'worker', timeout: 120_000 },
   ],
   harnessUrl: [
-    async ({}, use) => {
-      const configFile = fileURLToPath(new URL('./app/vite.config.ts', import.meta.url));
-      await build({ configFile });
-      const server: PreviewServer = await preview({ configFile, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
-      const address = server.httpServer.address();
-      if (address === null || typeof address === 'string') throw new Error('The sync harness server has no port');
-      await use(`http://127.0.0.1:${address.port}/`);
-      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
-    },
+    async ({}, use) => serveApp(fileURLToPath(new URL('./app/vite.config.ts', import.meta.url)), use),
     { scope: 'worker', timeout: 120_000 },
   ],
   launchDevice: async ({}, use) => {
