@@ -149,6 +149,10 @@ test('a device offline appends to a stream the other moved on: it converges, the
   const listed = await a.evaluate(() => window.syncTest.conflicts('shop'));
   expect(listed.map((c) => [c.id, c.stream, c.events.map((e) => e.id)])).toEqual([[seen!.id, 'cart-9', seen!.events.map((e) => e.id)]]);
   await settled(a, 'shop');
+  // onStatus told the app each step: offline while cut off, idle once caught up.
+  const told = await a.evaluate(() => window.syncTest.states('shop'));
+  expect(told).toContain('offline');
+  expect(told.slice(told.lastIndexOf('offline'))).toContain('idle');
   const converged = ['cart-9@1:Opened', 'cart-9@2:FromB', 'note-a@1:NoteA', 'note-b@1:NoteB'];
   const typed = (events: Logged) => events.map((e) => `${e.stream}@${e.version}:${e.type}`);
   expect(typed(await log(a, 'shop'))).toEqual(converged);
