@@ -67,9 +67,11 @@ const harness = {
   async forgeToLeader(store: string): Promise<Record<string, string>> {
     const me = `intruder-${Math.random().toString(36).slice(2)}`;
     const storeChannel = new BroadcastChannel(`cairn:${store}`);
+    const inbox = new BroadcastChannel(`cairn:${store}#${me}`);
+    // The leader answers a hello in the asker's inbox.
     const leader = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no leader answered hello')), 5_000);
-      storeChannel.onmessage = (e: MessageEvent<{ kind?: string; leader?: string }>) => {
+      inbox.onmessage = (e: MessageEvent<{ kind?: string; leader?: string }>) => {
         if (e.data?.kind === 'leader' && typeof e.data.leader === 'string') {
           clearTimeout(timer);
           resolve(e.data.leader);
@@ -77,7 +79,6 @@ const harness = {
       };
       storeChannel.postMessage({ kind: 'hello', from: me });
     });
-    const inbox = new BroadcastChannel(`cairn:${store}#${me}`);
     const toLeader = new BroadcastChannel(`cairn:${store}#${leader}`);
     const replies = new Map<number, (code: string) => void>();
     inbox.onmessage = (e: MessageEvent<{ kind?: string; id?: number; ok?: boolean; error?: { code?: string } }>) => {
