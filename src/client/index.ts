@@ -69,7 +69,8 @@ export {
   type ErrorOf,
 } from '../core/errors.ts';
 export { ExpectedVersion } from '../core/types.ts';
-export type { Role } from '../protocol/api.ts';
+export type { Role, SyncStateName, SyncStatus } from '../protocol/api.ts';
+export type { Conflict, ConflictEvent, Redecided, StoreSync } from './sync-handle.ts';
 export type { CommitNotice } from '../core/notices.ts';
 export type {
   AppendManyEntry,

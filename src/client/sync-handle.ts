@@ -95,6 +95,14 @@ export class StoreSync {
     ports.onConflicts((ids) => void this.#found(new Set(ids)));
     ports.onTokenNeeded(() => void this.#giveToken());
     if (initial.state === 'disabled') return;
+    // Chromium fires `online` on the page only, not in its dedicated workers (seen with its
+    // network emulation, which Playwright's setOffline uses), and the runner runs in the
+    // leader's worker: the page passes it on, so sync resumes at once, not after its backoff.
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+      const online = (): void => void ports.backend.syncNow().catch(() => {});
+      window.addEventListener('online', online);
+      ports.signal.addEventListener('abort', () => window.removeEventListener('online', online), { once: true });
+    }
     // The runner asked for a token while the store was opening, before anyone listened.
     void this.#giveToken();
     // Conflicts left from an earlier session: told (and decided again) once the app, which

@@ -8,8 +8,8 @@
  *   server's body limit), pull again (the server's confirmations and whatever came
  *   meanwhile). What the engine does with each page is `src/core/reconcile.ts`.
  * - When to cycle: at start; after a local commit that left something pending; when the
- *   live stream pokes; when the runtime comes back online; on `now()`; and every
- *   `interval` ms as a fallback.
+ *   live stream pokes; when the runtime (or, in a browser, the page) comes back online; on
+ *   `now()`; and every `interval` ms as a fallback.
  * - Failures: a server out of reach is `offline`, retried with backoff (doubling to 30 s,
  *   with jitter), at once when the runtime says it is online again. A refused token is
  *   `error` with UNAUTHORIZED, and it is not retried until a new token is given
@@ -133,6 +133,8 @@ export class SyncRunner {
 
   /** Cycles now; resolves once caught up (pushed and pulled), rejects with what failed. */
   now(): Promise<void> {
+    // Asked for now (or the page heard it is back online): the backoff starts afresh.
+    this.#failures = 0;
     return new Promise((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
       this.#poke();

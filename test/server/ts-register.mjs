@@ -1,4 +1,4 @@
-// `node --import ./test/server/ts-register.mjs …`: see ts-hooks.mjs.
+// `node --import ./test/server/ts-register.mjs …`: see scripts/ts-hooks.mjs.
 import { register } from 'node:module';
 
-register('./ts-hooks.mjs', import.meta.url);
+register('../../scripts/ts-hooks.mjs', import.meta.url);

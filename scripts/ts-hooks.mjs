@@ -1,12 +1,13 @@
-// Module hooks that let a child Node process run the server from its TypeScript sources (the
-// crash and CLI tests run bin/cairndb-server as a real process, before any build exists):
+// Module hooks that let a Node process run the server from its TypeScript sources, before any
+// build exists (the crash and CLI tests run bin/cairndb-server as a real process, and
+// `npm run demo:sync` starts the server beside the playground):
 // `cairndb/server` resolves to server/index.ts, and .ts files are transpiled (types erased)
 // with the project's own TypeScript compiler.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const entry = new URL('../../server/index.ts', import.meta.url).href;
+const entry = new URL('../server/index.ts', import.meta.url).href;
 
 export async function resolve(specifier, context, next) {
   if (specifier === 'cairndb/server') return { url: entry, shortCircuit: true };
