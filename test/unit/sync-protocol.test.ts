@@ -139,10 +139,17 @@ describe('push request validation', () => {
     expect(failure(() => parsePushRequest({ client: CLIENT, batches })).message).toBe(
       `batches: must hold at most ${MAX_PUSH_BATCHES} batches`,
     );
-    const many = Array.from({ length: MAX_PUSH_EVENTS + 1 }, () => event());
-    expect(failure(() => parsePushRequest(push(many))).message).toBe(
-      `push request: holds ${MAX_PUSH_EVENTS + 1} events, over the limit of ${MAX_PUSH_EVENTS}`,
+    // Over several batches, the push limit; one append, the device's own limit; one batch of
+    // several appends may pass the push limit whole.
+    const half = () => Array.from({ length: MAX_PUSH_EVENTS / 2 + 1 }, () => event());
+    expect(failure(() => parsePushRequest({ client: CLIENT, batches: [push(half()).batches[0]!, push(half()).batches[0]!] })).message).toBe(
+      `push request: holds ${MAX_PUSH_EVENTS + 2} events in 2 batches, over the limit of ${MAX_PUSH_EVENTS}`,
     );
+    const long = Array.from({ length: MAX_PUSH_EVENTS + 1 }, () => event());
+    expect(failure(() => parsePushRequest(push(long))).message).toMatch(/^batches\[0\]\.appends\[0\]\.events: must hold at most 10000 events/);
+    const one = push(half()).batches[0]!;
+    const whole: PushRequest = { client: CLIENT, batches: [{ appends: [...one.appends, { ...push(half()).batches[0]!.appends[0]!, stream: 'other-1' }] }] };
+    expect(parsePushRequest(whole).batches[0]!.appends).toHaveLength(2);
     const e = event();
     const twice: PushRequest = { client: CLIENT, batches: [push([e]).batches[0]!, push([event(), { ...e }]).batches[0]!] };
     const dup = failure(() => parsePushRequest(twice));
