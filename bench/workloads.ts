@@ -10,7 +10,7 @@
  */
 import type { BenchBrowser } from './browsers.ts';
 import { FigureSet, type Section } from './figures.ts';
-import { TARGETS, type Interleave, type PragmaSettings, type TargetName } from './jobs.ts';
+import { FIREFOX_TARGETS, SCALE_TARGETS, TARGETS, type Interleave, type PragmaSettings, type TargetName } from './jobs.ts';
 import { CHROMIUM_RATIOS, FIREFOX_RATIOS, type Sizes } from './plan.ts';
 import { median, percentile } from './stats.ts';
 
@@ -52,6 +52,9 @@ export const SMALL_WORKLOADS: readonly Workload[] = [
       const args = { store: store(target, 'w2'), streamPrefix: 'w2', streams: sizes.w2Streams, count: sizes.w2 };
       const r = await browser.run({ kind: 'concurrentAppends', target, args });
       figures.add({ workload: 'W2', metric: 'events/s', target }, 'higher', run, rate(sizes.w2, r.totalMs));
+      if (r.singleCommitsMs !== undefined) {
+        figures.add({ workload: 'W2', metric: 'single commits events/s', target }, 'higher', run, rate(sizes.w2, r.singleCommitsMs));
+      }
     },
   },
   {
@@ -102,7 +105,7 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
   const stamp = Date.now().toString(36);
   const workloads = SMALL_WORKLOADS.filter((w) => !options.firefox || w.firefox);
   for (let run = 0; run < sizes.runs; run++) {
-    const order = rotate(TARGETS, run);
+    const order = rotate(chosen(options.firefox ? FIREFOX_TARGETS : TARGETS), run);
     const store = (target: TargetName, kind: string): string => `bench-${stamp}-${target}-${kind}-r${run}`;
     for (const workload of workloads) {
       for (const target of order) {
@@ -111,7 +114,7 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
         options.log(`  run ${run + 1}/${sizes.runs} ${workload.id} ${target}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
       }
     }
-    for (const target of TARGETS) {
+    for (const target of order) {
       for (const kind of ['w1', 'w2', 'w3']) await browser.run({ kind: 'drop', target, args: { store: store(target, kind) } });
     }
   }
@@ -135,7 +138,7 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
 async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet, stamp: string, log: (l: string) => void): Promise<void> {
   const large = (target: TargetName): string => `bench-${stamp}-${target}-large`;
   const empty = (target: TargetName): string => `bench-${stamp}-${target}-empty`;
-  for (const target of TARGETS) {
+  for (const target of chosen(SCALE_TARGETS)) {
     const t = performance.now();
     const args = {
       store: large(target), streamPrefix: 'fill', count: sizes.w6Stored, batch: sizes.fillBatch,
@@ -146,7 +149,7 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
     log(`  W6 fill ${target}: ${sizes.w6Stored} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   for (let run = 0; run < sizes.runs; run++) {
-    for (const target of rotate(TARGETS, run)) {
+    for (const target of rotate(chosen(SCALE_TARGETS), run)) {
       const t = performance.now();
       const store = large(target);
       const w1 = await browser.run({ kind: 'singleAppends', target, args: { store, stream: `w6w1-r${run}`, count: sizes.w1 } });
@@ -162,7 +165,7 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
 
   // Open to first read: only Cairn has the target (on OPFS and on IndexedDB); raw shows the
   // floor (a bare worker with sqlite3 and the same open on OPFS) and where that time goes.
-  const coldTargets = ['cairn', 'cairn-idb', 'raw'] as const;
+  const coldTargets = (['cairn', 'cairn-idb', 'raw'] as const).filter((t) => chosen(SCALE_TARGETS).includes(t));
   for (const target of coldTargets) {
     await browser.run({ kind: 'close', target, args: { store: large(target) } });
     // Creates the empty store (schema and all); this first open is not measured.
@@ -182,7 +185,7 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
     }
   }
   log(`  open to first read: ${sizes.openSamples} samples each`);
-  for (const target of TARGETS) {
+  for (const target of chosen(SCALE_TARGETS)) {
     for (const store of [large(target), empty(target)]) await browser.run({ kind: 'drop', target, args: { store } });
   }
 }
@@ -295,6 +298,12 @@ function interleave(total: number, calls: number): Interleave {
 
 function expectCount(what: string, target: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what} ${target}: read ${got} events, expected ${want}`);
+}
+
+/** `BENCH_TARGETS=cairn,pglite` runs only those targets (while developing; a full run uses every one). */
+function chosen(targets: readonly TargetName[]): TargetName[] {
+  const only = process.env.BENCH_TARGETS?.split(',');
+  return only === undefined ? [...targets] : targets.filter((t) => only.includes(t));
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

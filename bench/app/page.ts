@@ -4,7 +4,9 @@
  */
 import type { BenchPageApi, BenchTarget, Job, JobStatus, TargetName } from '../jobs.ts';
 import { cairnColdOpen, cairnTarget } from './cairn-target.ts';
+import { dexieTarget } from './dexie-target.ts';
 import { idbTarget } from './idb-target.ts';
+import { pgliteTarget } from './pglite-target.ts';
 import { rawColdOpen, rawOpenWith, rawTarget } from './raw-target.ts';
 
 const targets: Record<TargetName, BenchTarget> = {
@@ -12,6 +14,8 @@ const targets: Record<TargetName, BenchTarget> = {
   cairn: cairnTarget('cairn'),
   'cairn-idb': cairnTarget('cairn-idb'),
   idb: idbTarget,
+  dexie: dexieTarget,
+  pglite: pgliteTarget,
 };
 
 async function run(job: Job): Promise<unknown> {
