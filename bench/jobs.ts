@@ -105,17 +105,44 @@ export interface PageJobMap {
   rawOpenWith: { args: { store: string; pragmas: PragmaSettings }; result: PragmaSettings };
 }
 
+/** Jobs of the live workloads (W7–W9), on Cairn on OPFS; `live.ts` in the page. */
+export interface LiveJobMap {
+  /** W7: opens `store` in this tab and subscribes to `stream` from its end; each event handled is reported on a BroadcastChannel. */
+  liveSubscribe: { args: { store: string; stream: string }; result: { role: string } };
+  /**
+   * W7: in this tab, `warmup + count` single appends to `stream`, each awaited until the
+   * subscriber (this tab or another) has handled it; the times from calling append to the
+   * handler, corrected by the two tabs' clock offset.
+   */
+  liveLatency: {
+    args: { store: string; stream: string; count: number; warmup: number };
+    result: { role: string; latenciesMs: number[]; appendMs: number[]; clockOffsetMs: number };
+  };
+  /** W8: W2 (`count` appends at once over `streams` streams) with `subscriptions` subscriptions and `watches` watches open in this tab. */
+  loadedAppends: {
+    args: { store: string; streamPrefix: string; streams: number; count: number; subscriptions: number; watches: number };
+    result: { totalMs: number; deliveryMs: number[]; delivered: number; watchCalls: number };
+  };
+  /** W9: opens `store` (a new worker) and reads its first `count` events in pages of `pageSize`, leaving it open; the heaps are measured after. */
+  openAndRead: { args: { store: string; count: number; pageSize: number }; result: { read: number } };
+  /** Closes a store a live job opened in this tab. */
+  liveClose: { args: { store: string }; result: null };
+}
+
 /** Anything the runner can send to the page. */
 export type Job =
   | { [K in TargetJobKind]: { kind: K; target: TargetName; args: JobMap[K]['args'] } }[TargetJobKind]
-  | { [K in keyof PageJobMap]: { kind: K; args: PageJobMap[K]['args'] } }[keyof PageJobMap];
+  | { [K in keyof PageJobMap]: { kind: K; args: PageJobMap[K]['args'] } }[keyof PageJobMap]
+  | { [K in keyof LiveJobMap]: { kind: K; args: LiveJobMap[K]['args'] } }[keyof LiveJobMap];
 
 /** The result type of a job. */
 export type JobResult<J extends Job> = J['kind'] extends TargetJobKind
   ? JobMap[J['kind']]['result']
   : J['kind'] extends keyof PageJobMap
     ? PageJobMap[J['kind']]['result']
-    : never;
+    : J['kind'] extends keyof LiveJobMap
+      ? LiveJobMap[J['kind']]['result']
+      : never;
 
 /** What a polled job reports. */
 export type JobStatus = { done: false } | { done: true; ok: true; result: unknown } | { done: true; ok: false; error: string };

@@ -11,6 +11,11 @@ const WORKLOAD_TITLES: Record<string, (s: Record<string, number>) => string> = {
   W4: (s) => `W4: ${n(s.w4)} events read from the global log in pages of ${n(s.page)}`,
   W5: (s) => `W5: readStream of ${n(s.w5Stream)} events among ${n(s.w3)} others`,
   W6: (s) => `W6: W1, W3, W5 again with ${n(s.w6Stored)} events stored`,
+  W7: (s) => `W7: append in one tab → a subscription's handler in another, ${n(s.w7)} appends each way`,
+  W8: (s) => `W8: W2 with ${n(s.w8Subscriptions)} subscriptions and ${n(s.w8Watches)} watches open in the appending tab`,
+  W9: (s) =>
+    `W9: JS heaps after opening a store of ${n(s.w9Stored)} events and reading ${n(s.w9Read)}` +
+    (s.w9Stored !== undefined && s.w9Stored < 1_000_000 ? ' (smaller than the issue’s 1,000,000 and 100,000: --quick)' : ''),
   Open: (s) => `Open to first read (${n(100)} events): empty store vs ${n(s.w6Stored)} events`,
 };
 

@@ -6,6 +6,7 @@ import type { BenchPageApi, BenchTarget, Job, JobStatus, TargetName } from '../j
 import { cairnColdOpen, cairnTarget } from './cairn-target.ts';
 import { dexieTarget } from './dexie-target.ts';
 import { idbTarget } from './idb-target.ts';
+import { liveJobs } from './live.ts';
 import { pgliteTarget } from './pglite-target.ts';
 import { rawColdOpen, rawOpenWith, rawTarget } from './raw-target.ts';
 
@@ -26,6 +27,16 @@ async function run(job: Job): Promise<unknown> {
         : cairnColdOpen(job.args.target, job.args.store, job.args.pageSize);
     case 'rawOpenWith':
       return rawOpenWith(job.args.store, job.args.pragmas);
+    case 'liveSubscribe':
+      return liveJobs.liveSubscribe(job.args);
+    case 'liveLatency':
+      return liveJobs.liveLatency(job.args);
+    case 'loadedAppends':
+      return liveJobs.loadedAppends(job.args);
+    case 'openAndRead':
+      return liveJobs.openAndRead(job.args);
+    case 'liveClose':
+      return liveJobs.liveClose(job.args);
     default: {
       const target = targets[job.target];
       // The union's arms pair each kind with its own args; TypeScript cannot follow that

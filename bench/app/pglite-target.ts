@@ -148,10 +148,18 @@ export const pgliteTarget: BenchTarget = {
 
   async drop({ store }) {
     await pgliteTarget.close({ store });
+    // The terminated worker's access handles are let go a moment later: retry until they are.
     const root = await navigator.storage.getDirectory();
-    await root.removeEntry(dataDir(store), { recursive: true }).catch((e: unknown) => {
-      if ((e as { name?: string }).name !== 'NotFoundError') throw e;
-    });
-    return null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await root.removeEntry(dataDir(store), { recursive: true });
+        return null;
+      } catch (e) {
+        const name = (e as { name?: string }).name;
+        if (name === 'NotFoundError') return null;
+        if (name !== 'NoModificationAllowedError' || attempt >= 50) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   },
 };
