@@ -75,12 +75,22 @@ function renderSection(section: Section): string[] {
   return out;
 }
 
-/** The SVG bar chart of every ratio, on a log scale, with each target's goal marked. */
+/** The references the chart compares Cairn with, in its order within a workload. */
+const CHART_REFERENCES = ['raw', 'W3', 'idb', 'dexie', 'pglite'];
+
+/**
+ * The SVG bar chart, per workload (W1–W5): Cairn ÷ raw and Cairn ÷ each peer (and W2 ÷ W3,
+ * Cairn's own), on a log scale, with each target's goal marked; Firefox's rows after.
+ */
 export function renderChart(results: Results): string {
   const rows: { label: string; ratio: Ratio }[] = [];
   for (const section of Object.values(results.sections)) {
     const prefix = section.title.startsWith('Firefox') ? 'Firefox · ' : '';
-    for (const ratio of section.ratios) rows.push({ label: prefix + ratio.label, ratio });
+    const charted = section.ratios
+      .map((ratio) => ({ ratio, m: /^(W[1-5])\/(raw|W3|idb|dexie|pglite)$/.exec(ratio.id) }))
+      .filter((r) => r.m !== null)
+      .sort((a, b) => a.m![1]!.localeCompare(b.m![1]!) || CHART_REFERENCES.indexOf(a.m![2]!) - CHART_REFERENCES.indexOf(b.m![2]!));
+    for (const { ratio } of charted) rows.push({ label: prefix + ratio.label, ratio });
   }
   const width = 980;
   const left = 470;
@@ -94,7 +104,7 @@ export function renderChart(results: Results): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="12" y="20" font-size="15" font-weight="600">Cairn ratios (median, whiskers min–max; log scale; above 1 = Cairn faster)</text>`,
+    `<text x="12" y="20" font-size="15" font-weight="600">Cairn ÷ raw and ÷ each peer, per workload (median, whiskers min–max; log scale; above 1 = Cairn faster)</text>`,
     `<text x="12" y="36" fill="#555">green: target met · red: target missed · grey: no target · black tick: the target</text>`,
   ];
   for (const tick of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]) {

@@ -22,6 +22,7 @@ it('produces every bench figure and ratio in Chromium, and writes the JSON, Mark
   }
   for (const target of ['raw', 'cairn', 'idb']) expect(measured).toContain(`W6 ${target}`);
   expect(measured).toContain('Open cairn');
+  for (const workload of ['W7', 'W8', 'W9']) expect(measured).toContain(`${workload} cairn`);
   expect(chromium.ratios.filter((r) => r.goal !== undefined)).toHaveLength(8);
   expect(results.sections.pragmas!.figures.length).toBeGreaterThanOrEqual(16);
   for (const section of [chromium, results.sections.pragmas!]) {
