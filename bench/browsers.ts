@@ -46,31 +46,31 @@ export async function openChromium(url: string): Promise<BenchBrowser> {
     const page = await chrome.openPage(url);
     const info = await page.evaluate(() => window.cairnBench.info());
     const heapsOf = (tab: Page) => async (workerName: string): Promise<{ page: HeapUsage; worker: HeapUsage }> => {
-        const pageCdp = await chrome.context.newCDPSession(tab);
-        const browserCdp = await chrome.browser.newBrowserCDPSession();
-        try {
-          const { targetInfos } = await browserCdp.send('Target.getTargets');
-          const target = targetInfos.find((t) => t.type === 'worker' && t.title === workerName);
-          if (target === undefined) {
-            throw new Error(`No worker named ${workerName}: ${targetInfos.map((t) => `${t.type} ${t.title}`).join(', ')}`);
-          }
-          const worker = await workerSession(browserCdp, target.targetId);
-          try {
-            await worker.send('HeapProfiler.collectGarbage');
-            const workerHeap = (await worker.send('Runtime.getHeapUsage')) as HeapUsage;
-            await pageCdp.send('HeapProfiler.collectGarbage');
-            const pageHeap = await pageCdp.send('Runtime.getHeapUsage');
-            return {
-              page: { usedSize: pageHeap.usedSize, totalSize: pageHeap.totalSize },
-              worker: { usedSize: workerHeap.usedSize, totalSize: workerHeap.totalSize },
-            };
-          } finally {
-            await worker.detach();
-          }
-        } finally {
-          await pageCdp.detach().catch(() => {});
-          await browserCdp.detach().catch(() => {});
+      const pageCdp = await chrome.context.newCDPSession(tab);
+      const browserCdp = await chrome.browser.newBrowserCDPSession();
+      try {
+        const { targetInfos } = await browserCdp.send('Target.getTargets');
+        const target = targetInfos.find((t) => t.type === 'worker' && t.title === workerName);
+        if (target === undefined) {
+          throw new Error(`No worker named ${workerName}: ${targetInfos.map((t) => `${t.type} ${t.title}`).join(', ')}`);
         }
+        const worker = await workerSession(browserCdp, target.targetId);
+        try {
+          await worker.send('HeapProfiler.collectGarbage');
+          const workerHeap = (await worker.send('Runtime.getHeapUsage')) as HeapUsage;
+          await pageCdp.send('HeapProfiler.collectGarbage');
+          const pageHeap = await pageCdp.send('Runtime.getHeapUsage');
+          return {
+            page: { usedSize: pageHeap.usedSize, totalSize: pageHeap.totalSize },
+            worker: { usedSize: workerHeap.usedSize, totalSize: workerHeap.totalSize },
+          };
+        } finally {
+          await worker.detach();
+        }
+      } finally {
+        await pageCdp.detach().catch(() => {});
+        await browserCdp.detach().catch(() => {});
+      }
     };
     // CDP has no call timeout: await the job's promise directly.
     const runIn = (p: Page) => async <J extends Job>(job: J): Promise<JobResult<J>> =>
