@@ -123,7 +123,7 @@ export interface LiveJobMap {
     args: { store: string; streamPrefix: string; streams: number; count: number; subscriptions: number; watches: number };
     result: { totalMs: number; deliveryMs: number[]; delivered: number; watchCalls: number };
   };
-  /** W9: opens `store` (a new worker) and reads its first `count` events in pages of `pageSize`, leaving it open; the heaps are measured after. */
+  /** W9: opens `store` (a new worker) and reads its first `count` events in pages of `pageSize`, leaving it open and the events held by the page; the heaps are measured after. */
   openAndRead: { args: { store: string; count: number; pageSize: number }; result: { read: number } };
   /** Closes a store a live job opened in this tab. */
   liveClose: { args: { store: string }; result: null };

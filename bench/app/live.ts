@@ -6,7 +6,8 @@
  *   ping-pong on another channel (NTP-style, the sample with the shortest round trip), and
  *   each handler time is corrected by that offset.
  * - W8: W2's appends with many subscriptions and watches open in the appending tab.
- * - W9: a large store opened and read, then left open while the runner reads the heaps.
+ * - W9: a large store opened and read, then left open, the events read held by the page, while
+ *   the runner reads the heaps.
  */
 import { openStore, type Store } from '../../src/client/index.ts';
 import type { LiveJobMap } from '../jobs.ts';
@@ -15,6 +16,8 @@ import { eventData, eventType } from './events.ts';
 type LiveJobs = { [K in keyof LiveJobMap]: (args: LiveJobMap[K]['args']) => Promise<LiveJobMap[K]['result']> };
 
 const stores = new Map<string, Promise<Store>>();
+/** W9: the events read, held by the page (as an app showing them would) until the store is closed. */
+let held: unknown[] = [];
 const closers = new Map<string, (() => void)[]>();
 
 function store(name: string): Promise<Store> {
@@ -134,9 +137,11 @@ export const liveJobs: LiveJobs = {
     const s = await store(name);
     let read = 0;
     let after: string | null = null;
+    held = [];
     while (read < count) {
       const first = Math.min(pageSize, count - read);
       const page = await s.read({}, after === null ? { first } : { first, after });
+      for (const edge of page.edges) held.push(edge.node);
       read += page.edges.length;
       after = page.pageInfo.endCursor;
       if (!page.pageInfo.hasNextPage) break;
@@ -145,6 +150,7 @@ export const liveJobs: LiveJobs = {
   },
 
   async liveClose({ store: name }) {
+    held = [];
     for (const close of closers.get(name) ?? []) close();
     closers.delete(name);
     const s = stores.get(name);
