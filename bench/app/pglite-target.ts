@@ -1,6 +1,7 @@
 /**
  * The pglite target: the event log in PGlite (Postgres in WASM) on OPFS, in its own worker
- * (`PGliteWorker`, `opfs-ahp://`), as its documentation sets it up. The same table and
+ * (`PGliteWorker`, `opfs-ahp://`), as its documentation sets it up: one database for the
+ * page, each bench store a schema of its own in it. The same table and
  * indexes as Cairn's (unique id, unique (stream, version), (category, position),
  * (type, position), partial (routing_key, position)), data as jsonb. An append is one
  * `transaction()` that reads the stream's head and inserts the events with one statement
@@ -12,8 +13,11 @@ import { categoryOf, createIdFactory } from '../../src/core/encode.ts';
 import { interleaved, type BenchTarget } from '../jobs.ts';
 import { eventData, eventType, makeEvents, type BenchEventData } from './events.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
+/** The schema of one store: its own Postgres schema in the page's one PGlite database. */
+function schemaSql(schema: string): string {
+  return `
+CREATE SCHEMA IF NOT EXISTS ${schema};
+CREATE TABLE IF NOT EXISTS ${schema}.events (
   position bigserial PRIMARY KEY,
   id text NOT NULL,
   stream text NOT NULL,
@@ -26,47 +30,72 @@ CREATE TABLE IF NOT EXISTS events (
   timestamp bigint NOT NULL,
   schema_version integer NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
-CREATE UNIQUE INDEX IF NOT EXISTS events_stream ON events (stream, version);
-CREATE INDEX IF NOT EXISTS events_category ON events (category, position);
-CREATE INDEX IF NOT EXISTS events_type ON events (type, position);
-CREATE INDEX IF NOT EXISTS events_routing_key ON events (routing_key, position) WHERE routing_key IS NOT NULL;`;
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON ${schema}.events (id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream ON ${schema}.events (stream, version);
+CREATE INDEX IF NOT EXISTS events_category ON ${schema}.events (category, position);
+CREATE INDEX IF NOT EXISTS events_type ON ${schema}.events (type, position);
+CREATE INDEX IF NOT EXISTS events_routing_key ON ${schema}.events (routing_key, position) WHERE routing_key IS NOT NULL;`;
+}
 
-const HEAD = 'SELECT coalesce(max(version), 0) AS v FROM events WHERE stream = $1';
-const INSERT = `INSERT INTO events (id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version)
+/** One store's statements, on its schema's table. */
+interface StoreSql {
+  head: string;
+  insert: string;
+  readLog: string;
+  readStream: string;
+}
+
+function storeSql(schema: string): StoreSql {
+  const columns = 'position, id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version';
+  return {
+    head: `SELECT coalesce(max(version), 0) AS v FROM ${schema}.events WHERE stream = $1`,
+    insert: `INSERT INTO ${schema}.events (id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version)
   SELECT r.id, $1, $2, $3::integer + r.n, r.type, r.data, NULL, NULL, $4, 1
-  FROM jsonb_to_recordset($5::jsonb) AS r(n integer, id text, type text, data jsonb) ORDER BY r.n`;
-const COLUMNS = 'position, id, stream, category, version, type, data, metadata, routing_key, timestamp, schema_version';
-const READ_LOG = `SELECT ${COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`;
-const READ_STREAM = `SELECT ${COLUMNS} FROM events WHERE stream = $1 ORDER BY version`;
+  FROM jsonb_to_recordset($5::jsonb) AS r(n integer, id text, type text, data jsonb) ORDER BY r.n`,
+    readLog: `SELECT ${columns} FROM ${schema}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+    readStream: `SELECT ${columns} FROM ${schema}.events WHERE stream = $1 ORDER BY version`,
+  };
+}
 
 const nextId = createIdFactory();
-const dbs = new Map<string, { pg: Promise<PGliteWorker>; worker: Worker }>();
+const DATA_DIR = 'opfs-ahp://cairn-bench-pglite';
 
-function dataDir(name: string): string {
-  return `pglite-${encodeURIComponent(name)}`;
+// One PGlite database for the page, as an app would open one; each bench store is a schema
+// in it. Creating a PGlite database (initdb) takes 10–20 s here, untimed but too slow to do
+// for every store.
+let shared: Promise<PGliteWorker> | undefined;
+const schemas = new Map<string, Promise<{ pg: PGliteWorker; sql: StoreSql }>>();
+
+function schemaOf(name: string): string {
+  return `s_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
 }
 
-function database(name: string): Promise<PGliteWorker> {
-  let db = dbs.get(name);
+function database(name: string): Promise<{ pg: PGliteWorker; sql: StoreSql }> {
+  let db = schemas.get(name);
   if (db === undefined) {
-    const worker = new Worker(new URL('./pglite.worker.ts', import.meta.url), { type: 'module', name: 'pglite' });
-    const pg = PGliteWorker.create(worker, { dataDir: `opfs-ahp://${dataDir(name)}`, id: name }).then(async (p) => {
-      await p.exec(SCHEMA);
-      return p;
+    shared ??= PGliteWorker.create(new Worker(new URL('./pglite.worker.ts', import.meta.url), { type: 'module', name: 'pglite' }), {
+      dataDir: DATA_DIR,
     });
-    db = { pg, worker };
-    dbs.set(name, db);
+    const schema = schemaOf(name);
+    db = shared.then(async (pg) => {
+      await pg.exec(schemaSql(schema));
+      return { pg, sql: storeSql(schema) };
+    });
+    schemas.set(name, db);
   }
-  return db.pg;
+  return db;
 }
 
-async function append(pg: PGliteWorker, stream: string, events: readonly { type: string; data: BenchEventData }[]): Promise<void> {
+async function append(
+  { pg, sql }: { pg: PGliteWorker; sql: StoreSql },
+  stream: string,
+  events: readonly { type: string; data: BenchEventData }[],
+): Promise<void> {
   await pg.transaction(async (tx) => {
-    const head = await tx.query<{ v: number }>(HEAD, [stream]);
+    const head = await tx.query<{ v: number }>(sql.head, [stream]);
     const version = Number(head.rows[0]?.v ?? 0);
     const rows = events.map((e, i) => ({ n: i + 1, id: nextId(), type: e.type, data: e.data }));
-    await tx.query(INSERT, [stream, categoryOf(stream), version, Date.now(), JSON.stringify(rows)]);
+    await tx.query(sql.insert, [stream, categoryOf(stream), version, Date.now(), JSON.stringify(rows)]);
   });
 }
 
@@ -116,7 +145,7 @@ export const pgliteTarget: BenchTarget = {
     let read = 0;
     let after = 0;
     while (read < count) {
-      const page = await pg.query<{ position: number }>(READ_LOG, [after, Math.min(pageSize, count - read)]);
+      const page = await pg.pg.query<{ position: number }>(pg.sql.readLog, [after, Math.min(pageSize, count - read)]);
       if (page.rows.length === 0) break;
       read += page.rows.length;
       after = Number(page.rows[page.rows.length - 1]!.position);
@@ -130,36 +159,23 @@ export const pgliteTarget: BenchTarget = {
     let count = 0;
     for (let r = 0; r < repeats; r++) {
       const t = performance.now();
-      count = (await pg.query(READ_STREAM, [stream])).rows.length;
+      count = (await pg.pg.query(pg.sql.readStream, [stream])).rows.length;
       samplesMs.push(performance.now() - t);
     }
     return { samplesMs, count };
   },
 
   async close({ store }) {
-    const db = dbs.get(store);
-    dbs.delete(store);
-    if (db !== undefined) {
-      await (await db.pg).close();
-      db.worker.terminate();
-    }
+    // The database stays open for the other stores; a closed store is only forgotten.
+    schemas.delete(store);
     return null;
   },
 
   async drop({ store }) {
-    await pgliteTarget.close({ store });
-    // The terminated worker's access handles are let go a moment later: retry until they are.
-    const root = await navigator.storage.getDirectory();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await root.removeEntry(dataDir(store), { recursive: true });
-        return null;
-      } catch (e) {
-        const name = (e as { name?: string }).name;
-        if (name === 'NotFoundError') return null;
-        if (name !== 'NoModificationAllowedError' || attempt >= 50) throw e;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    const db = schemas.get(store);
+    schemas.delete(store);
+    const pg = db === undefined ? await shared : (await db).pg;
+    await pg?.exec(`DROP SCHEMA IF EXISTS ${schemaOf(store)} CASCADE`);
+    return null;
   },
 };
