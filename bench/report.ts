@@ -29,7 +29,7 @@ export function renderMarkdown(results: Results, chartFile: string): string {
     '',
     'Each cell is the median of the runs, with [min–max]. Ratios are computed run by run, from figures of',
     'the same run, then summarised the same way. raw times are taken inside its worker (no postMessage);',
-    'cairn and idb times are taken in the page.',
+    'cairn, cairn-idb and the peers (idb, dexie, pglite) are timed in the page.',
     '',
     `![Ratios](${chartFile})`,
     '',
