@@ -12,18 +12,6 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
-          environment: 'node',
-          globalSetup: ['test/browser/global-setup.ts'],
-          // Real browsers on a 2-core machine: one file at a time.
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-        },
-      },
-      {
-        test: {
           name: 'server',
           include: ['test/server/**/*.test.ts'],
           environment: 'node',

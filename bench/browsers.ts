@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
 import puppeteer, { type Page as PuppeteerPage } from 'puppeteer-core';
 import type { Job, JobResult, JobStatus } from './jobs.ts';
-import { launchChromium, makeProfile } from '../test/browser/chromium.ts';
+import { launchChromium } from '../test/support/chromium.ts';
+import { makeProfile } from '../test/support/profiles.ts';
 import { FIREFOX_PATH } from '../test/support/browsers.ts';
 
 /** One tab with the bench page open. */

@@ -160,7 +160,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 
 function chromiumNotes(browser: BenchBrowser): string[] {
   return [
-    `${browser.version}, headless, persistent profile, flags as in test/browser/chromium.ts.`,
+    `${browser.version}, headless, persistent profile, flags as in test/support/chromium.ts.`,
     'raw and cairn use opfs-sahpool with Cairn’s PRAGMAs (WAL, locking_mode=EXCLUSIVE, synchronous=FULL); idb and dexie use the browser’s default transaction durability, which is weaker than synchronous=FULL; pglite runs on OPFS (opfs-ahp) in its own worker with PGlite’s default durability (no relaxedDurability).',
     'raw is the ceiling: Cairn’s schema, PRAGMAs and VFS with every technique Cairn uses (json_each bulk inserts, packed page reads, kept prepared statements, QPSG, the pooled-random ULID factory), versions counted in memory, timed inside its worker. W2 raw groups the appends issued at once into one transaction by hand; its single-commit figure is the same appends each in its own transaction.',
     'W2 idb, dexie and pglite: one transaction per append, all issued at once. W4 idb reads pages with getAll over the key range, dexie with where(position).above().limit().toArray(), pglite with SELECT … WHERE position > $1 ORDER BY position LIMIT $2.',

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
-import { launchChromium, makeProfile, removeProfile } from '../test/browser/chromium.ts';
+import { launchChromium } from '../test/support/chromium.ts';
+import { makeProfile, removeProfile } from '../test/support/profiles.ts';
 import type { Job, TargetName } from './jobs.ts';
 
 interface TraceEvent {

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { build, preview } from 'vite';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from '../test/browser/chromium.ts';
+import { launchChromium, type RunningChromium } from '../test/support/chromium.ts';
+import { makeProfile, removeProfile } from '../test/support/profiles.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

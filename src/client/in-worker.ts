@@ -47,7 +47,7 @@ export async function openInWorker<E extends EventMap>(
         // After a handover, commit notices sent while no one led may be lost: the new
         // leader's announcement wakes every reader and watch to catch up from the log.
         const stopCommits = onPush('commit', listener);
-        const stopLeaders = onPush('leader', ({ head }) => listener({ head, streams: [], types: [], tables: ['*'], commitMs: 0 }));
+        const stopLeaders = onPush('leader', ({ head }) => listener({ head, streams: [], types: [], tables: ['*'], commitMs: 0, transactions: 0 }));
         return () => {
           stopCommits();
           stopLeaders();

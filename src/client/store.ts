@@ -54,7 +54,8 @@ import {
 import { stream, subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { watch, type Watch, type WatchOptions } from './watch.ts';
 import { estimateStorage, requestPersistence, type StorageEstimate } from './device-storage.ts';
-import { exportEvents, importEvents, type ExportOptions, type ImportOptions, type ImportSource } from './transfer.ts';
+// Type-only: the NDJSON code itself loads when a page first exports or imports.
+import type { ExportOptions, ImportOptions, ImportSource } from './transfer.ts';
 import type { ImportResult } from '../core/import-events.ts';
 
 /** How a store was opened. */
@@ -374,8 +375,11 @@ export class Store<E extends EventMap = DefaultEventMap> {
    * @example
    * const file = await new Response(store.export()).blob();
    */
-  export(options?: ExportOptions): ReadableStream<Uint8Array> {
-    return exportEvents(this.#open(), options);
+  export(options: ExportOptions = {}): ReadableStream<Uint8Array> {
+    const backend = this.#open();
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Export options must be an object');
+    const filter = validateFilter(options.filter ?? {});
+    return lazyStream(() => import('./transfer.ts').then((t) => t.exportEvents(backend, filter)));
   }
 
   /**
@@ -386,8 +390,10 @@ export class Store<E extends EventMap = DefaultEventMap> {
    * @example
    * const { imported, skipped } = await store.import(file, { onProgress: (p) => console.log(p.lines) });
    */
-  import(source: ImportSource, options?: ImportOptions): Promise<ImportResult> {
-    return importEvents(this.#open(), source, this.#ctx.maxEventBytes, options);
+  async import(source: ImportSource, options?: ImportOptions): Promise<ImportResult> {
+    const backend = this.#open();
+    const { importEvents } = await import('./transfer.ts');
+    return importEvents(backend, source, this.#ctx.maxEventBytes, options);
   }
 
   /**
@@ -458,4 +464,21 @@ function pageOf<N>(edges: Edge<N>[], page: StoredPage): Page<N> {
       endCursor: last === undefined ? null : encodeCursor(last.position),
     },
   };
+}
+
+/** A stream that reads from the one `open` makes, opened at the first read (for code loaded on demand). */
+function lazyStream(open: () => Promise<ReadableStream<Uint8Array>>): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        reader ??= (await open()).getReader();
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader?.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -16,7 +16,7 @@ import { CairnError, InvalidArgumentError, InvalidEventError, isInvalidEvent, me
 import type { ImportedEvent, ImportResult } from '../core/import-events.ts';
 import type { StoredEvent } from '../core/records.ts';
 import type { EventFilter } from '../core/types.ts';
-import { validateFilter, validateRoutingKey, validateStream } from '../core/validate.ts';
+import { validateRoutingKey, validateStream } from '../core/validate.ts';
 import type { Backend } from './ports.ts';
 
 /** Events read per page while exporting. */
@@ -46,9 +46,7 @@ export interface ImportOptions {
 export type ImportSource = string | Blob | ReadableStream<Uint8Array>;
 
 /** The matching events as NDJSON, read from the store a page at a time as the stream is pulled. */
-export function exportEvents(backend: Backend, options: ExportOptions = {}): ReadableStream<Uint8Array> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Export options must be an object');
-  const filter = validateFilter(options.filter ?? {});
+export function exportEvents(backend: Backend, filter: EventFilter): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let after = 0;
   return new ReadableStream<Uint8Array>(

@@ -22,6 +22,11 @@ export interface CommitNotice {
   tables: string[];
   /** How long the transaction took, BEGIN to COMMIT, in ms (0 for a notice that is not of one commit). */
   commitMs: number;
+  /**
+   * How many transactions committed since the previous notice: the group commits this notice
+   * stands for (0 for a notice that is not of a commit, such as a resync after a handover).
+   */
+  transactions: number;
   /** True when a local write of it waits to be pushed to the sync server. */
   queued?: boolean;
 }
@@ -42,10 +47,12 @@ export class CommitNotices {
   readonly #listeners = new Set<(notice: CommitNotice) => void>();
   #pending: { head: number; streams: Set<string>; types: Set<string>; tables: Set<string>; queued: boolean } | undefined;
   #commitMs = 0;
+  #transactions = 0;
 
-  /** Records how long the drain's transaction took; its notice carries it. */
+  /** Records a committed transaction and how long it took; the next notice carries both. */
   timed(ms: number): void {
     this.#commitMs = ms;
+    this.#transactions++;
   }
 
   /** Calls `listener` after every commit that changed something; returns an unsubscribe function. */
@@ -73,12 +80,15 @@ export class CommitNotices {
   #send(): void {
     const p = this.#pending!;
     this.#pending = undefined;
+    const transactions = this.#transactions;
+    this.#transactions = 0;
     const notice: CommitNotice = {
       head: p.head,
       streams: [...p.streams],
       types: [...p.types],
       tables: [...p.tables],
       commitMs: this.#commitMs,
+      transactions,
       ...(p.queued ? { queued: true } : {}),
     };
     for (const listener of this.#listeners) listener(notice);

@@ -18,4 +18,6 @@ export type InspectedStore = Pick<
   | 'consumers'
   | 'deadLetters'
   | 'sync'
+  | 'estimate'
+  | 'persist'
 >;

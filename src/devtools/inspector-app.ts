@@ -49,23 +49,33 @@ const LABELS: Record<InspectorView, string> = {
   storage: 'Storage',
 };
 
-/** Starts an inspector on `store` inside `root`. */
-export function startInspector(store: InspectedStore, root: ShadowRoot, options: InspectorOptions = {}): InspectorApp {
-  const lifetime = new AbortController();
-  const signal = lifetime.signal;
+/** The consumers the app registered, by name, and who wants to hear of a change. */
+function consumerRegistry(): ConsumerRegistry & { register(consumer: Consumer): () => void } {
   const registered = new Map<string, Consumer>();
-  const registryListeners = new Set<() => void>();
-  const registry: ConsumerRegistry = {
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  return {
     get: (name) => registered.get(name),
     onChange(listener) {
-      registryListeners.add(listener);
-      return () => void registryListeners.delete(listener);
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    register(consumer) {
+      registered.set(consumer.name, consumer);
+      changed();
+      return () => {
+        if (registered.get(consumer.name) !== consumer) return;
+        registered.delete(consumer.name);
+        changed();
+      };
     },
   };
-  const presence = new Presence(store.name, store.role, signal);
-  const stats = new CommitStats(store, signal);
+}
 
-  const style = h('style', null, INSPECTOR_CSS);
+/** The inspector's frame: the bar (name, storage, role, head), the view tabs and the view's place. */
+function inspectorFrame(store: InspectedStore, root: ShadowRoot) {
   const role = h('span', { class: `badge ${store.role}`, 'data-role': store.role }, store.role);
   const head = h('span', { class: 'muted' });
   const tabs = h('nav', { class: 'tabs', role: 'tablist' });
@@ -86,44 +96,55 @@ export function startInspector(store: InspectedStore, root: ShadowRoot, options:
     tabs,
     main,
   );
-  root.replaceChildren(style, frame);
+  root.replaceChildren(h('style', null, INSPECTOR_CSS), frame);
+  return { role, head, tabs, main };
+}
 
-  const setRole = (r: string): void => {
-    role.textContent = r;
-    role.className = `badge ${r}`;
-    role.dataset.role = r;
-  };
+/** Keeps the bar's role badge and the presence record current; returns the role history. */
+function followRole(store: InspectedStore, badge: HTMLElement, presence: Presence, signal: AbortSignal): { at: number; role: string }[] {
   // Kept from the start, not from when the Tabs view first opens: a handover is the thing to see.
   const roles = [{ at: Date.now(), role: store.role as string }];
-  const offRole = store.onRoleChange((r) => {
+  const off = store.onRoleChange((r) => {
     roles.push({ at: Date.now(), role: r });
-    setRole(r);
+    badge.textContent = r;
+    badge.className = `badge ${r}`;
+    badge.dataset.role = r;
     presence.setRole(r);
   });
-  signal.addEventListener('abort', offRole, { once: true });
+  signal.addEventListener('abort', off, { once: true });
+  return roles;
+}
 
-  let headValue: number | undefined;
-  const renderHead = throttle(() => (head.textContent = headValue === undefined ? '' : `head ${headValue}`), 250);
-  signal.addEventListener('abort', renderHead.cancel, { once: true });
-  const offCommit = store.onCommit((n) => {
-    headValue = Math.max(headValue ?? 0, n.head);
-    renderHead();
-  });
-  signal.addEventListener('abort', offCommit, { once: true });
-  void store.head().then(
-    (value) => {
-      headValue = Math.max(headValue ?? 0, value);
-      renderHead();
-    },
-    () => {},
-  );
+/** Keeps the bar's head position current (at most four times a second). */
+function followHead(store: InspectedStore, element: HTMLElement, signal: AbortSignal): void {
+  let value: number | undefined;
+  const render = throttle(() => (element.textContent = value === undefined ? '' : `head ${value}`), 250);
+  signal.addEventListener('abort', render.cancel, { once: true });
+  const advance = (head: number) => {
+    value = Math.max(value ?? 0, head);
+    render();
+  };
+  const off = store.onCommit((n) => advance(n.head));
+  signal.addEventListener('abort', off, { once: true });
+  void store.head().then(advance, () => {});
+}
+
+/** Starts an inspector on `store` inside `root`. */
+export function startInspector(store: InspectedStore, root: ShadowRoot, options: InspectorOptions = {}): InspectorApp {
+  const lifetime = new AbortController();
+  const signal = lifetime.signal;
+  const registry = consumerRegistry();
+  const presence = new Presence(store.name, store.role, signal);
+  const { role, head, tabs, main } = inspectorFrame(store, root);
+  const roles = followRole(store, role, presence, signal);
+  followHead(store, head, signal);
 
   const views = new Map<InspectorView, View>();
   let current: InspectorView | undefined;
   const context: InspectorContext = {
     store,
     consumers: registry,
-    stats,
+    stats: new CommitStats(store, signal),
     presence,
     signal,
     roles,
@@ -157,15 +178,7 @@ export function startInspector(store: InspectedStore, root: ShadowRoot, options:
   show(options.view !== undefined && VIEWS.includes(options.view) ? options.view : 'log');
 
   return {
-    register(consumer) {
-      registered.set(consumer.name, consumer);
-      for (const listener of registryListeners) listener();
-      return () => {
-        if (registered.get(consumer.name) !== consumer) return;
-        registered.delete(consumer.name);
-        for (const listener of registryListeners) listener();
-      };
-    },
+    register: registry.register,
     show,
     close() {
       if (signal.aborted) return;

@@ -235,9 +235,11 @@ export function serveRpc(api: object, endpoint: Endpoint, options: ServeRpcOptio
     let result: Promise<unknown>;
     if (typeof method !== 'function') {
       result = Promise.reject(new InvalidArgumentError(`Unknown operation: ${op}`));
+    } else if (!Array.isArray(msg.args)) {
+      result = Promise.reject(new InvalidArgumentError(`The arguments of ${op} must be an array`));
     } else {
       try {
-        result = Promise.resolve(method.apply(api, Array.isArray(msg.args) ? msg.args : []));
+        result = Promise.resolve(method.apply(api, msg.args));
       } catch (e) {
         result = Promise.reject(e);
       }

@@ -91,9 +91,8 @@ export function parseTabMessage(data: unknown): TabMessage | undefined {
     case 'leader':
       return str('leader') && str('storage') && typeof m.head === 'number' ? (data as LeaderMessage) : undefined;
     case 'request':
-      return str('from') && str('to') && str('op') && typeof m.id === 'number' && Array.isArray(m.args)
-        ? (data as ForwardedRequest)
-        : undefined;
+      // Arguments that are not a list are the RPC server's to refuse, with an answer.
+      return str('from') && str('to') && str('op') && typeof m.id === 'number' ? (data as ForwardedRequest) : undefined;
     case 'reply':
       return str('to') && typeof m.id === 'number' && typeof m.ok === 'boolean' && (m.ok || typeof m.error === 'object')
         ? (data as ForwardedReply)

@@ -26,7 +26,7 @@ import {
   InvalidEventError,
   InvalidStreamError,
 } from '../core/errors.ts';
-import { DEFAULT_MAX_EVENT_BYTES, MAX_TYPE_LENGTH } from '../core/limits.ts';
+import { DEFAULT_MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND, MAX_TYPE_LENGTH } from '../core/limits.ts';
 import type { SerializedError } from '../protocol/error-codec.ts';
 
 /** The HTTP paths of the protocol. */
@@ -34,7 +34,11 @@ export const SYNC_PATHS = { push: '/v1/push', pull: '/v1/pull', live: '/v1/live'
 
 /** The most batches one push may carry. */
 export const MAX_PUSH_BATCHES = 1_000;
-/** The most events one push may carry, over all its batches. */
+/**
+ * The most events one push of several batches may carry, over all its batches. A push of a
+ * single batch may carry more (one local call, an appendMany of many streams, that must stay
+ * whole); the body limit still bounds it.
+ */
 export const MAX_PUSH_EVENTS = 10_000;
 /** The events a pull returns when it names no `limit`. */
 export const DEFAULT_PULL_LIMIT = 1_000;
@@ -224,7 +228,11 @@ export function pushRequestSchema(maxEventBytes: number = DEFAULT_SYNC_MAX_EVENT
     stream: StreamSchema,
     expectedVersion: ExpectedVersionSchema,
     routingKey: v.nullable(RoutingKeySchema),
-    events: v.pipe(v.array(syncEventSchema(maxEventBytes)), v.minLength(1, 'must hold at least one event')),
+    events: v.pipe(
+      v.array(syncEventSchema(maxEventBytes)),
+      v.minLength(1, 'must hold at least one event'),
+      v.maxLength(MAX_EVENTS_PER_APPEND, `must hold at most ${MAX_EVENTS_PER_APPEND} events, as a device's append does`),
+    ),
   });
   const PushBatch = object({
     appends: v.pipe(v.array(PushAppend), v.minLength(1, 'must hold at least one append')),
@@ -415,8 +423,8 @@ export function parsePushRequest(input: unknown, options: ParsePushOptions = {})
       }),
     ),
   );
-  if (count > MAX_PUSH_EVENTS) {
-    throw new InvalidArgumentError(`push request: holds ${count} events, over the limit of ${MAX_PUSH_EVENTS}`);
+  if (count > MAX_PUSH_EVENTS && push.batches.length > 1) {
+    throw new InvalidArgumentError(`push request: holds ${count} events in ${push.batches.length} batches, over the limit of ${MAX_PUSH_EVENTS}`);
   }
   return push;
 }

@@ -26,7 +26,7 @@ import type { OutboxAppend, Refusal, SyncLocalState } from '../core/sync-log.ts'
 import type { SyncFilter } from '../core/types.ts';
 import { backoff, sleep } from '../core/time.ts';
 import type { SyncStatus } from '../protocol/api.ts';
-import { DEFAULT_MAX_BODY_BYTES, type PushBatch, type PushBatchResult, type ServerEvent } from './protocol.ts';
+import { DEFAULT_MAX_BODY_BYTES, MAX_PUSH_EVENTS, type PushBatch, type PushBatchResult, type ServerEvent } from './protocol.ts';
 import { SyncTransport } from './transport.ts';
 
 /** What the runner needs of the engine. */
@@ -245,17 +245,23 @@ export class SyncRunner {
     this.#report({ pending: state.pending });
   }
 
-  /** Pulls until the server has nothing more. */
+  /**
+   * Pulls until the server has nothing more. The next page is asked for as soon as a page
+   * arrives (its cursor says where the next starts), so the server reads it while this
+   * device applies the one before: catching up costs the slower of the two, not their sum.
+   */
   async #pullAll(): Promise<void> {
+    const filter =
+      this.#options.filter?.categories !== undefined || this.#options.filter?.streams !== undefined ? { filter: this.#options.filter } : {};
+    const fetchPage = (cursor: string | null) => this.#transport.pull({ cursor, limit: PULL_LIMIT, ...filter });
+    let next = fetchPage((await this.#engine.syncState()).cursor);
     for (;;) {
-      const { cursor } = await this.#engine.syncState();
-      const page = await this.#transport.pull({
-        cursor,
-        limit: PULL_LIMIT,
-        ...(this.#options.filter?.categories !== undefined || this.#options.filter?.streams !== undefined
-          ? { filter: this.#options.filter }
-          : {}),
-      });
+      const page = await next;
+      if (page.more) {
+        next = fetchPage(page.cursor);
+        // Settled here if the apply below fails first: its failure is the one to report.
+        next.catch(() => {});
+      }
       const outcome = await this.#engine.applyPulled(page.events.map(remoteEvent), page.cursor);
       const last = page.events.at(-1);
       if (last !== undefined) this.#report({ serverPosition: Math.max(this.#status.serverPosition ?? 0, last.serverPosition) });
@@ -278,14 +284,16 @@ export class SyncRunner {
     }
   }
 
-  /** The first entries whose push fits the server's body limit (at least one). */
+  /** The first entries whose push fits the server's body and event limits (at least one). */
   #fit<T extends { appends: OutboxAppend[] }>(entries: readonly T[]): T[] {
     const limit = (this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) * 0.9;
     let size = 200;
+    let events = 0;
     const out: T[] = [];
     for (const e of entries) {
       size += JSON.stringify(e.appends).length * 3;
-      if (out.length > 0 && size > limit) break;
+      for (const append of e.appends) events += append.events.length;
+      if (out.length > 0 && (size > limit || events > MAX_PUSH_EVENTS)) break;
       out.push(e);
     }
     return out;

@@ -200,5 +200,8 @@ export function defineContract(run: RunScenario, expected: { storage: string }, 
     expect(r.versions).toEqual(Array.from({ length: 500 }, (_, i) => Math.floor(i / 10) + 1));
     expect(r.readsSawTheirAppend).toBe(true);
     expect(r.log).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    // Grouped: far fewer transactions than appends (one each would be 500 commits).
+    expect(r.commits).toBeGreaterThan(0);
+    expect(r.commits).toBeLessThanOrEqual(100);
   });
 }

@@ -320,6 +320,9 @@ export const scenarios = {
 
   async groupCommit({ open }: ScenarioContext) {
     const store = await open();
+    // The notices count the transactions: how many the 500 appends took.
+    let commits = 0;
+    const off = store.onCommit((notice) => void (commits += notice.transactions));
     // 500 appends issued without awaiting, each followed by its own read of its stream.
     const appends: Promise<cairn.AppendResult>[] = [];
     const reads: Promise<number>[] = [];
@@ -330,6 +333,8 @@ export const scenarios = {
     }
     const results = await Promise.all(appends);
     const seen = await Promise.all(reads);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    off();
     const log: number[] = [];
     for await (const e of store.events({}, { batchSize: 1000 })) log.push((e.data as { i: number }).i);
     await store.close();
@@ -339,6 +344,7 @@ export const scenarios = {
       // The read issued right after append i sees the stream at least at that append's version.
       readsSawTheirAppend: seen.every((n, i) => n >= results[i]!.version),
       log,
+      commits,
     };
   },
 } satisfies Record<string, (ctx: ScenarioContext) => Promise<unknown>>;

@@ -5,6 +5,7 @@
 import { connect as netConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PUSH_BATCHES, MAX_PUSH_EVENTS } from '../../src/sync/protocol.ts';
+import { MAX_EVENTS_PER_APPEND } from '../../src/core/limits.ts';
 import { append, countEvents, createDatabase, ev, newClient, pushOf, startServer, type Running } from './helpers.ts';
 
 let db: string;
@@ -139,10 +140,19 @@ describe('invalid messages', () => {
 
   it('refuses too many events, too many batches, and an id twice', async () => {
     const client = newClient();
-    const many = pushOf(client, [append('many-1', Array.from({ length: MAX_PUSH_EVENTS + 1 }, () => ev('M', 0)))]);
+    const half = MAX_PUSH_EVENTS / 2 + 1;
+    const many = pushOf(client, [append('many-1', Array.from({ length: half }, () => ev('M', 0)))], [append('many-3', Array.from({ length: half }, () => ev('M', 0)))]);
     expect(await refused(json(JSON.stringify(many)), 400, 'INVALID_ARGUMENT')).toBe(
-      `push request: holds ${MAX_PUSH_EVENTS + 1} events, over the limit of ${MAX_PUSH_EVENTS}`,
+      `push request: holds ${2 * half} events in 2 batches, over the limit of ${MAX_PUSH_EVENTS}`,
     );
+    const long = pushOf(client, [append('many-1', Array.from({ length: MAX_EVENTS_PER_APPEND + 1 }, () => ev('M', 0)))]);
+    expect(await refused(json(JSON.stringify(long)), 400, 'INVALID_EVENT')).toMatch(/events: must hold at most 10000 events/);
+    // One batch (a device's appendMany over several streams) stays whole, past the limit of a push of many.
+    const whole = pushOf(client, [append('many-4', Array.from({ length: half }, () => ev('M', 0))), append('many-5', Array.from({ length: half }, () => ev('M', 0)))]);
+    const accepted = await s.api.push(whole);
+    expect(accepted.results).toHaveLength(1);
+    expect(accepted.results[0]).toMatchObject({ status: 'ok' });
+    before += 2 * half;
     const batches = pushOf(client, ...Array.from({ length: MAX_PUSH_BATCHES + 1 }, () => [append('many-2', [ev('M', 0)])]));
     expect(await refused(json(JSON.stringify(batches)), 400, 'INVALID_ARGUMENT')).toBe(
       `batches: must hold at most ${MAX_PUSH_BATCHES} batches`,

@@ -118,6 +118,25 @@ describe('devices syncing through the server', () => {
     expect(await a.projection()).toEqual(await b.projection());
   });
 
+  it('pushes more pending events than one push may carry in several pushes, and a lone appendMany past that limit whole', async () => {
+    const a = await Device.create(fresh('a'));
+    const b = await Device.create(fresh('b'));
+    const s = fresh('bulk');
+    a.online = false;
+    // 13,000 events in 26 appends: more than a push of several batches may carry (10,000).
+    for (let i = 0; i < 26; i++) await a.store.append(`${s}-${i % 3}`, Array.from({ length: 500 }, (_, j) => ({ type: 'Bulk', data: { i, j } })));
+    // And one call over two streams, 12,000 events, that must reach the server as one.
+    await a.store.appendMany([0, 1].map((k) => ({ stream: `${s}-many-${k}`, events: Array.from({ length: 6_000 }, (_, j) => ({ type: 'Bulk', data: { k, j } })) })));
+    await until(() => a.store.sync.status.pending === 27);
+    a.online = true;
+    await a.store.sync.now();
+    expect(a.store.sync.status).toMatchObject({ state: 'idle', pending: 0 });
+    await b.store.sync.now();
+    const mine = (await b.log()).filter((r) => r[0].startsWith(s));
+    expect(mine.length).toBe(25_000);
+    expect(await b.log()).toEqual(await a.log());
+  }, 60_000);
+
   it("places 'any' appends after the server's events, and every device ends at the same versions", async () => {
     const a = await Device.create(fresh('a'));
     const b = await Device.create(fresh('b'));

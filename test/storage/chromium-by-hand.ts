@@ -2,10 +2,10 @@
  * Chromium started by hand and attached with `connectOverCDP(…, { noDefaults: true })`: the
  * only way `Page.setWebLifecycleState` freezes a page here (a context Playwright launched
  * emulates focus, and the freeze is then a no-op; FINDINGS "Page Lifecycle under
- * Playwright"). The process and profile handling is `test/browser/chromium.ts`'s.
+ * Playwright"). The process and profile handling is `test/support/chromium.ts`'s.
  */
 import { chromium, type Browser } from 'playwright-core';
-import { launchChromium, type RunningChromium } from '../browser/chromium.ts';
+import { launchChromium, type RunningChromium } from '../support/chromium.ts';
 
 /** A Chromium of our own, and a second connection to it without Playwright's defaults. */
 export interface BareChromium {

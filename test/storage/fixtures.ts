@@ -1,15 +1,15 @@
 /**
  * Fixtures of the storage specs, on top of `test/fixtures.ts`:
  * - `harnessUrl` (worker-scoped): the storage harness page (`test/storage/app/`), built once
- *   and served from 127.0.0.1 for the whole run;
+ *   and served from 127.0.0.1 for the whole run (`support/serve-app.ts`, as `appUrl` is);
  * - `openHarness(page)`: goes to the harness and waits until it is ready (Chromium);
  * - `firefoxHarness`: a Firefox ESR page on the harness, ready (polled: BiDi has no waitForFunction).
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import type { Page as FirefoxPage } from 'puppeteer-core';
-import { build, preview, type PreviewServer } from 'vite';
 import { test as base, waitForTitle } from '../fixtures.ts';
+import { serveApp } from '../support/serve-app.ts';
 
 interface WorkerFixtures {
   harnessUrl: string;
@@ -29,15 +29,7 @@ export async function openHarness(page: Page, url: string): Promise<void> {
 /** The test function with the storage fixtures. */
 export const test = base.extend<TestFixtures, WorkerFixtures>({
   harnessUrl: [
-    async ({}, use) => {
-      const configFile = fileURLToPath(new URL('./app/vite.config.ts', import.meta.url));
-      await build({ configFile });
-      const server: PreviewServer = await preview({ configFile, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
-      const address = server.httpServer.address();
-      if (address === null || typeof address === 'string') throw new Error('The storage harness server has no port');
-      await use(`http://127.0.0.1:${address.port}/`);
-      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
-    },
+    async ({}, use) => serveApp(fileURLToPath(new URL('./app/vite.config.ts', import.meta.url)), use),
     { scope: 'worker', timeout: 120_000 },
   ],
   firefoxHarness: async ({ firefox, harnessUrl }, use) => {

@@ -4,7 +4,7 @@
  * batch there, no part of any other), in Chromium; reload and restart in Firefox ESR too.
  */
 import type { Page } from 'playwright-core';
-import { launchChromium, type RunningChromium } from '../browser/chromium.ts';
+import { launchChromium, type RunningChromium } from '../support/chromium.ts';
 import { launchFirefox, makeProfile, removeProfile, waitForTitle } from '../fixtures.ts';
 import { expect, test } from './fixtures.ts';
 

@@ -132,9 +132,16 @@ describe('snapshots', () => {
     for (let i = 0; i < 25; i++) await snap.handle('7', { kind: 'add', sku: `S${i % 3}`, qty: i });
     await new Promise((r) => setTimeout(r, 10));
     expect(snapshots()).toEqual([{ stream: 'cart-7', revision: 1, version: 20 }]);
-    const fromSnapshot = await snap.load('7');
+    // Count the events each load folds: from the snapshot only the 5 after version 20.
+    let evolved = 0;
+    const counted = store.aggregate({ ...cart, snapshotEvery: 10, evolve: (state, event) => (evolved++, cart.evolve(state, event)) });
+    const fromSnapshot = await counted.load('7');
+    expect(evolved).toBe(5);
     expect(fromSnapshot).toEqual(await plain.load('7'));
     expect(fromSnapshot.version).toBe(25);
+    evolved = 0;
+    await store.aggregate({ ...cart, evolve: (state, event) => (evolved++, cart.evolve(state, event)) }).load('7');
+    expect(evolved).toBe(25);
   });
 
   it('ignores and replaces old snapshots when the revision changes', async () => {

@@ -108,6 +108,8 @@ describe('the inspector', () => {
       consumers: () => store.consumers(),
       deadLetters: (c) => store.deadLetters(c),
       sync: store.sync,
+      estimate: () => store.estimate(),
+      persist: () => store.persist(),
       onProjectionProgress: (listener) => {
         listeners.add(listener);
         return () => void listeners.delete(listener);
@@ -125,6 +127,34 @@ describe('the inspector', () => {
     expect($('tr[data-projection=totals]').textContent).toContain('250 / 1000');
     report({ state: 'ready', position: 1000 });
     await until(() => expect($<HTMLElement>('tr[data-projection=totals] .bar-fill').style.width).toBe('100.0%'));
+  });
+
+  it("shows the origin's storage from store.estimate(), and asks for persistence with store.persist()", async () => {
+    let persisted = false;
+    const asked: string[] = [];
+    const stub: InspectedStore = {
+      ...(store as unknown as InspectedStore),
+      name: store.name,
+      storage: store.storage,
+      role: store.role,
+      onRoleChange: (l) => store.onRoleChange(l),
+      onCommit: (l) => store.onCommit(l),
+      head: () => store.head(),
+      sync: store.sync,
+      estimate: async () => ({ usage: 2048, quota: 1024 * 1024, persisted }),
+      persist: async () => {
+        asked.push('persist');
+        persisted = true;
+        return true;
+      },
+    };
+    inspector = mountInspector(stub, host, { view: 'storage' });
+    await inspector.ready;
+    await until(() => expect($('.storage-view').textContent).toContain('2.0 KB used of 1.0 MB'));
+    expect($('[data-persisted]').dataset.persisted).toBe('no');
+    click($('[data-testid=persist]'));
+    await until(() => expect($('[data-persisted]').dataset.persisted).toBe('yes'));
+    expect(asked).toEqual(['persist']);
   });
 
   it('retries and discards the dead letters of the consumers registered with it', async () => {

@@ -225,7 +225,7 @@ describe('watch', () => {
       return () => listeners.delete(l);
     };
     const notify = (tables: string[]) => {
-      for (const l of listeners) l({ head: 1, streams: [], types: [], tables, commitMs: 0 });
+      for (const l of listeners) l({ head: 1, streams: [], types: [], tables, commitMs: 0, transactions: 1 });
     };
     let runs = 0;
     const backend = { query: async () => ({ rows: [{ run: ++runs }], tables: ['a'] }) } as unknown as Backend;

@@ -68,12 +68,13 @@ function worker(store: string, id: string, server?: (id: string) => LeaderServer
  * A leader side that answers `${worker}:${op}:${first arg}` after `delay` ms, and, like the
  * engine, finishes what it has taken before its close resolves.
  */
-function echoServer(log: string[] = [], delay = 0): (id: string) => LeaderServer {
+function echoServer(log: string[] = [], delay = 0, calls: string[] = []): (id: string) => LeaderServer {
   return (id) => {
     const taken = new Set<Promise<unknown>>();
     return {
       storage: 'memory',
       call(op: EngineOp, args: unknown[]) {
+        calls.push(`${id}:${op}:${String(args[0])}`);
         const answer = sleep(delay).then(() => `${id}:${op}:${String(args[0])}`);
         taken.add(answer);
         return answer;
@@ -273,7 +274,8 @@ describe('tabs: election and forwarding', () => {
   it('a closing leader answers what it had taken, closes its database, and only then lets the next one open', async () => {
     const store = setup();
     const log: string[] = [];
-    const leader = worker(store, 'W', echoServer(log, 50));
+    const calls: string[] = [];
+    const leader = worker(store, 'W', echoServer(log, 50, calls));
     await leader.tabs.ready;
     const f = worker(store, 'F', (id) => {
       log.push(`${id} opened`);
@@ -281,7 +283,8 @@ describe('tabs: election and forwarding', () => {
     });
     await f.tabs.ready;
     const taken = f.tabs.call('append', ['before']);
-    await sleep(10);
+    // Close once the leader has taken the call (not after a fixed wait, which a loaded machine outlasts).
+    while (calls.length === 0) await sleep(1);
     const closing = leader.tabs.close();
     const after = f.tabs.call('append', ['after']);
     expect(await taken).toBe('W:append:before');

@@ -1,12 +1,8 @@
 /**
- * The storage view: where the store keeps its data (`store.storage`), and what the browser
- * says of the origin's storage (`navigator.storage.estimate()` and `persisted()`).
- *
- * and the store's sync status (`store.sync.status`, live through `onStatus`).
- *
- * The store's own usage, quota and persistence calls are planned but not in this version of
- * the store; the panel marked "Coming" says so, and tells when a store has them (checked at
- * run time, so this view needs no change then).
+ * The storage view: where the store keeps its data (`store.storage`), what the browser says
+ * of the origin's storage (`store.estimate()`: usage, quota, whether it is persisted), a
+ * button that asks the browser to keep it (`store.persist()`), and the store's sync status
+ * (`store.sync.status`, live through `onStatus`).
  */
 import type { InspectorContext, View } from '../context.ts';
 import type { InspectedStore } from '../inspected-store.ts';
@@ -23,7 +19,6 @@ export class StorageView implements View {
   readonly element: HTMLElement;
   readonly #ctx: InspectorContext;
   readonly #origin = h('div', null, h('p', { class: 'muted' }, 'Asking the browser…'));
-  readonly #coming = h('div');
   readonly #sync = h('div');
   #offSync: (() => void) | undefined;
 
@@ -34,15 +29,13 @@ export class StorageView implements View {
       'div',
       { class: 'storage-view' },
       h('section', null, h('h3', null, 'Mode'), h('p', null, h('span', { class: 'badge', 'data-testid': 'storage-mode' }, mode), ' ', MODES[mode] ?? '')),
-      h('section', null, h('h3', null, 'This origin (navigator.storage)'), this.#origin),
+      h('section', null, h('h3', null, 'This origin (store.estimate())'), this.#origin),
       h('section', { class: 'sync' }, h('h3', null, 'Sync (store.sync)'), this.#sync),
-      h('section', { class: 'coming' }, h('h3', null, 'Coming: the store’s own figures'), this.#coming),
     );
   }
 
   show(): void {
     void this.#drawOrigin();
-    this.#drawComing();
     const sync = this.#ctx.store.sync as InspectedStore['sync'] | undefined;
     if (sync === undefined) {
       fill(this.#sync, h('p', { class: 'muted' }, 'This store has no sync.'));
@@ -78,21 +71,18 @@ export class StorageView implements View {
   }
 
   async #drawOrigin(): Promise<void> {
-    const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
-    if (storage?.estimate === undefined) {
-      fill(this.#origin, h('p', { class: 'muted' }, 'This runtime has no StorageManager.'));
-      return;
-    }
     try {
-      const [estimate, persisted] = await Promise.all([storage.estimate(), storage.persisted?.() ?? Promise.resolve(undefined)]);
-      const usage = estimate.usage ?? 0;
-      const quota = estimate.quota ?? 0;
+      const { usage, quota, persisted } = await this.#ctx.store.estimate();
+      if (usage === null || quota === null) {
+        fill(this.#origin, h('p', { class: 'muted' }, 'This runtime does not report its storage use.'), this.#persisted(persisted));
+        return;
+      }
       const pct = quota > 0 ? (usage / quota) * 100 : 0;
       fill(
         this.#origin,
         h('p', null, `${bytes(usage)} used of ${bytes(quota)} (${pct.toFixed(pct < 1 ? 3 : 1)}%)`),
         h('div', { class: 'bar-track', style: 'max-width:320px' }, h('div', { class: 'bar-fill', style: `width:${Math.min(100, pct)}%` })),
-        h('p', null, 'Persisted: ', persisted === undefined ? 'unknown' : persisted ? 'yes' : 'no (the browser may evict it under pressure)'),
+        this.#persisted(persisted),
         h('p', { class: 'muted' }, 'For the whole origin, every store and cache included; Chromium reports a rounded, padded figure.'),
       );
     } catch (e) {
@@ -100,26 +90,19 @@ export class StorageView implements View {
     }
   }
 
-  #drawComing(): void {
-    const store = this.#ctx.store as unknown as Record<string, unknown>;
-    const has = (name: string): boolean => name in store && store[name] !== undefined;
-    const item = (name: string, what: string): HTMLElement =>
-      h('li', null, h('code', null, name), ` — ${what}: `, has(name.replace(/\(\)$/, '').replace(/^store\./, ''))
-        ? h('span', { class: 'badge ready' }, 'available')
-        : h('span', { class: 'badge' }, 'not in this version'));
-    fill(
-      this.#coming,
-      h(
-        'div',
-        { class: 'note' },
-        h('p', null, 'Planned for the store itself; this panel shows them once the store offers them.'),
-        h(
-          'ul',
-          null,
-          item('store.estimate()', 'the store’s usage, quota and whether it is persisted'),
-          item('store.persist()', 'ask the browser to keep the data'),
-        ),
-      ),
-    );
+  /** Whether the origin's data is persisted, with a button that asks for it when not. */
+  #persisted(persisted: boolean): HTMLElement {
+    if (persisted) return h('p', { 'data-persisted': 'yes' }, 'Persisted: yes');
+    const ask = h('button', {
+      'data-testid': 'persist',
+      onclick: () => {
+        ask.disabled = true;
+        void this.#ctx.store.persist().then(
+          () => this.#drawOrigin(),
+          (e: unknown) => fill(this.#origin, errorBox(e)),
+        );
+      },
+    }, 'Ask the browser to keep it (store.persist())');
+    return h('p', { 'data-persisted': 'no' }, 'Persisted: no (the browser may evict it under pressure) ', ask);
   }
 }

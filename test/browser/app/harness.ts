@@ -10,6 +10,7 @@ import { installTabs } from './tabs.ts';
 import { installLiveTabs } from './live-tabs.ts';
 import { liveScenarios, type LiveScenarioName } from '../../contract/live-scenarios.ts';
 import type { ProjectionSetName } from '../../contract/test-projections.ts';
+import { runGroups, type Command } from '../../contract/model-commands.ts';
 
 /** Workers with the test projections (one file per set: Vite needs static worker options). */
 const projectionWorkers: Record<ProjectionSetName, () => Worker> = {
@@ -49,6 +50,91 @@ const harness = {
       cairn.openStore({ name: `${prefix}-${name}-${n++}`, storage, ...options });
     return scenarios[name]({ open });
   },
+  /** Runs one model-test sequence on a fresh store of its own (OPFS, through the worker), then closes it. */
+  async runModel(name: string, groups: Command[][]) {
+    const store = await cairn.openStore({ name, storage: 'opfs' });
+    try {
+      return await runGroups(store, groups);
+    } finally {
+      await store.close();
+    }
+  },
+  /**
+   * Plays a same-origin script that skips the page API: it finds the leader of `store` on the
+   * store's BroadcastChannel, posts forged requests straight to the leader's inbox, and
+   * collects each reply's error code ('ok' for a success, 'no reply' after 5 s).
+   */
+  async forgeToLeader(store: string): Promise<Record<string, string>> {
+    const me = `intruder-${Math.random().toString(36).slice(2)}`;
+    const storeChannel = new BroadcastChannel(`cairn:${store}`);
+    const inbox = new BroadcastChannel(`cairn:${store}#${me}`);
+    // The leader answers a hello in the asker's inbox.
+    const leader = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no leader answered hello')), 5_000);
+      inbox.onmessage = (e: MessageEvent<{ kind?: string; leader?: string }>) => {
+        if (e.data?.kind === 'leader' && typeof e.data.leader === 'string') {
+          clearTimeout(timer);
+          resolve(e.data.leader);
+        }
+      };
+      storeChannel.postMessage({ kind: 'hello', from: me });
+    });
+    const toLeader = new BroadcastChannel(`cairn:${store}#${leader}`);
+    const replies = new Map<number, (code: string) => void>();
+    inbox.onmessage = (e: MessageEvent<{ kind?: string; id?: number; ok?: boolean; error?: { code?: string } }>) => {
+      if (e.data?.kind !== 'reply' || typeof e.data.id !== 'number') return;
+      replies.get(e.data.id)?.(e.data.ok === true ? 'ok' : String(e.data.error?.code));
+    };
+    let id = 0;
+    const call = (message: Record<string, unknown>) =>
+      new Promise<string>((resolve) => {
+        const mine = ++id;
+        const timer = setTimeout(() => resolve('no reply'), 5_000);
+        replies.set(mine, (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+        toLeader.postMessage({ kind: 'request', id: mine, from: me, to: leader, ...message });
+      });
+    const event = (change: Record<string, unknown> = {}) => ({
+      id: '01J0000000000000000000FORG'.replace('FORG', String(id).padStart(4, '0')),
+      type: 'Forged',
+      data: '{}',
+      metadata: null,
+      schemaVersion: 1,
+      ...change,
+    });
+    const append = (eventChange: Record<string, unknown>, requestChange: Record<string, unknown> = {}) => ({
+      op: 'append',
+      args: [{ stream: 'forged-1', events: [event(eventChange)], expectedVersion: 'any', routingKey: null, ...requestChange }],
+    });
+    const codes: Record<string, string> = {};
+    const cases: [string, Record<string, unknown>][] = [
+      ['data that is not JSON', append({ data: '{not json' })],
+      ['metadata that is an array', append({ metadata: '[1,2]' })],
+      ["schemaVersion 'x'", append({ schemaVersion: 'x' })],
+      ['an id that is not a ULID', append({ id: 'x' })],
+      ['a routing key that is a number', append({}, { routingKey: 42 })],
+      ['a stream with a lone surrogate', append({}, { stream: 'x\uD800' })],
+      ['no arguments', { op: 'append', args: [] }],
+      ['args that are not a list', { op: 'append', args: 'append' }],
+      ['a consumer opened', { op: 'openConsumer', args: ['mailer', 'start'] }],
+      ['a consumer moved past the head', { op: 'advanceConsumer', args: ['mailer', 1e12] }],
+      ["the sync runner's own applyPulled", { op: 'applyPulled', args: [[]] }],
+      ["the sync runner's own outboxPushed", { op: 'outboxPushed', args: [[]] }],
+      ['an operation that does not exist', { op: 'dropEverything', args: [] }],
+      ['a query that writes', { op: 'query', args: ['DELETE FROM events', [], {}] }],
+      ['a query that never ends', { op: 'query', args: ['WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c', [], { timeoutMs: 200 }] }],
+    ];
+    for (const [what, message] of cases) codes[what] = await call(message);
+    // A message that is not a request at all (no id, no op) gets no reply and must not stop the leader.
+    toLeader.postMessage({ kind: 'request', from: me, to: leader });
+    toLeader.postMessage('garbage');
+    toLeader.postMessage(null);
+    codes['a good append afterwards'] = await call(append({}));
+    for (const channel of [storeChannel, inbox, toLeader]) channel.close();
+    return codes;
+  },
   /** Opens (or returns) a store kept on the page under `name`. */
   async open(name: string, options: Partial<cairn.OpenStoreOptions> = {}) {
     let store = stores.get(name);
@@ -63,6 +149,43 @@ const harness = {
     const worker = new Worker(new URL('../../../worker/default.ts', import.meta.url), { type: 'module' });
     const rpc = createRpcClient<WorkerApi>(worker);
     return { remote: rpc.remote, terminate: () => worker.terminate() };
+  },
+  /**
+   * For the crash loop: keeps `inFlight` appends in flight at once (so they group-commit),
+   * each a batch labelled with `round`, `tab` and its sequence number, alternately one
+   * stream's append and an appendMany across two streams; reports each acknowledged batch
+   * with its results. Runs until the browser dies.
+   */
+  async appendInFlight(name: string, round: number, tab: string, inFlight: number, ack: (batch: unknown) => void) {
+    const store = await openRetrying({ name, storage: 'opfs' });
+    let seq = 0;
+    const one = async (): Promise<void> => {
+      for (;;) {
+        const s = seq++;
+        const events = Array.from({ length: 3 }, (_, i) => ({ type: 'Crash', data: { round, tab, seq: s, i, pad: 'x'.repeat(100 + ((s * 37) % 400)) } }));
+        const results =
+          s % 2 === 0
+            ? [await store.append(`crash-${s % 5}`, events)]
+            : await store.appendMany([
+                { stream: `crash-${s % 5}`, events: events.slice(0, 2) },
+                { stream: `other-${s % 3}`, events: events.slice(2) },
+              ]);
+        ack({ round, tab, seq: s, results });
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, one));
+  },
+  /** Every event of the store, with its labels, and SQLite's integrity check. */
+  async crashDump(name: string) {
+    const store = await openRetrying({ name, storage: 'opfs' });
+    const events: { id: string; stream: string; version: number; position: number; round: number; tab: string; seq: number; i: number }[] = [];
+    for await (const e of store.events({}, { batchSize: 1000 })) {
+      const d = e.data as { round: number; tab: string; seq: number; i: number };
+      events.push({ id: e.id, stream: e.stream, version: e.version, position: e.position, round: d.round, tab: d.tab, seq: d.seq, i: d.i });
+    }
+    const integrity = await store.query<{ integrity_check: string }>('PRAGMA integrity_check');
+    await store.close();
+    return { events, integrity: integrity.map((r) => r.integrity_check) };
   },
   /** Appends batches in a loop until stopped, reporting each acknowledged batch to `ack`. */
   async appendLoop(name: string, ack: (batch: number) => void) {

@@ -1,18 +1,11 @@
-import { afterAll, expect, inject, it } from 'vitest';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
+/** Chromium SIGKILLed, with its whole process group, in the middle of an append loop on OPFS. */
+import { expect, test } from '../fixtures.ts';
 
-const baseUrl = inject('baseUrl');
-const profile = makeProfile();
-let chrome: RunningChromium | undefined;
+test.describe.configure({ timeout: 120_000 });
 
-afterAll(async () => {
-  await chrome?.close();
-  removeProfile(profile);
-});
-
-it('keeps every acknowledged batch and no partial batch when the browser is killed mid-append', async () => {
-  chrome = await launchChromium(profile);
-  const page = await chrome.openPage(baseUrl);
+test('keeps every acknowledged batch and no partial batch when the browser is killed mid-append', async ({ spawnChromium, appUrl }) => {
+  let chrome = await spawnChromium();
+  const page = await chrome.openPage(appUrl);
   const acked: number[] = [];
   await page.exposeFunction('ackBatch', (batch: number) => void acked.push(batch));
   void page
@@ -23,8 +16,8 @@ it('keeps every acknowledged batch and no partial batch when the browser is kill
   await chrome.kill();
   const acknowledged = [...acked];
 
-  chrome = await launchChromium(profile);
-  const after = await chrome.openPage(baseUrl);
+  chrome = await spawnChromium();
+  const after = await chrome.openPage(appUrl);
   const events = await after.evaluate(() => window.cairnTest.dump('crashy'));
   const perBatch = new Map<number, number[]>();
   for (const [batch, i] of events) perBatch.set(batch, [...(perBatch.get(batch) ?? []), i]);

@@ -1,13 +1,24 @@
-import { describe, expect, it } from 'vitest';
+/** The live contract suite through the real worker in Chromium on OPFS, and durable consumers across page lifetimes. */
+import type { Page } from '@playwright/test';
+import type { DefineTest } from '../contract/contract.ts';
 import { defineLiveContract } from '../contract/live-contract.ts';
-import type { Page } from 'playwright-core';
-import { useChromium } from './use-chromium.ts';
+import { expect, test } from '../fixtures.ts';
 
-const browser = useChromium();
+test.describe.configure({ timeout: 120_000 });
 
-describe('live contract: Chromium, dedicated worker on OPFS', () => {
-  defineLiveContract((name) =>
-    browser.page.evaluate(([n]) => window.cairnTest.runLiveScenario(n, 'live') as never, [name] as const),
+/** The harness page of the contract test running now. */
+let page: Page;
+/** Each contract test, on a harness page of its own. */
+const onHarness: DefineTest = (name, body) =>
+  test(name, async ({ harness }) => {
+    page = harness;
+    await body();
+  });
+
+test.describe('live contract: Chromium, dedicated worker on OPFS', () => {
+  defineLiveContract(
+    (name) => page.evaluate(([n]) => window.cairnTest.runLiveScenario(n, 'live') as never, [name] as const),
+    onHarness,
   );
 });
 
@@ -22,10 +33,10 @@ async function waitUntil(p: Page, check: (r: { started: number[]; finished: numb
   }
 }
 
-describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
-  it('resumes from its checkpoint after a reload, repeating only the event whose handler had not finished', async () => {
+test.describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
+  test('resumes from its checkpoint after a reload, repeating only the event whose handler had not finished', async ({ openPage }) => {
     const name = `resume-${Date.now()}`;
-    const p = await browser.chrome.openPage(browser.baseUrl);
+    const p = await openPage();
     expect(await p.evaluate((n) => window.cairnTest.openAndAppend(n, 10), name)).toBe(10);
     await p.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 6), name);
     await waitUntil(p, (r) => r.started.includes(6), name);
@@ -40,14 +51,14 @@ describe('durable consumers across page lifetimes (Chromium, OPFS)', () => {
     await p.close();
   });
 
-  it('moves to another tab when its tab closes, from the checkpoint', async () => {
+  test('moves to another tab when its tab closes, from the checkpoint', async ({ openPage }) => {
     const name = `takeover-${Date.now()}`;
-    const a = await browser.chrome.openPage(browser.baseUrl);
+    const a = await openPage();
     await a.evaluate((n) => window.cairnTest.openAndAppend(n, 8), name);
     expect(await a.evaluate((n) => window.cairnTest.startRecordingConsumer(n, 'mailer', 4), name)).toBe('waiting');
     await waitUntil(a, (r) => r.started.includes(4), name);
-    // Tab B opens the store as tab A closes (both tabs open at once: live-tabs.test.ts).
-    const b = await browser.chrome.openPage(browser.baseUrl);
+    // Tab B opens the store as tab A closes (both tabs open at once: live-tabs.spec.ts).
+    const b = await openPage();
     const opened = b.evaluate((n) => window.cairnTest.openAndAppend(n, 1), name);
     await a.close({ runBeforeUnload: true });
     expect(await opened).toBe(9);

@@ -4,20 +4,19 @@
  * two open tabs, a watch in a follower tab, and projection progress reaching a follower
  * during a rebuild.
  */
-import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Page } from '@playwright/test';
 import type { LoggedEvent } from './app/tabs.ts';
 import type { ProjectionSetName } from '../contract/test-projections.ts';
-import { useChromium } from './use-chromium.ts';
+import { expect, test } from '../fixtures.ts';
 
-const browser = useChromium({ page: false });
+test.describe.configure({ timeout: 120_000 });
 let n = 0;
 
-/** A fresh store name per test, so tests share nothing but the browser. */
+/** A fresh store name per test (each test has a browser and profile of its own, too). */
 const storeName = (what: string): string => `live-tabs-${what}-${n++}-${Date.now()}`;
 
-async function openTab(store: string, projectionSet?: ProjectionSetName): Promise<Page> {
-  const page = await browser.openPage();
+async function openTab(openPage: () => Promise<Page>, store: string, projectionSet?: ProjectionSetName): Promise<Page> {
+  const page = await openPage();
   const options = projectionSet === undefined ? {} : { projectionSet };
   const info = await page.evaluate(([s, o]) => window.cairnTabs.open(s, o), [store, options] as const);
   expect(info.storage).toBe('opfs');
@@ -44,11 +43,11 @@ async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, ti
 const positions = (log: LoggedEvent[]) => log.map((e) => e.position);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe('subscriptions across tabs', () => {
-  it("sees every tab's events once, in global order, while both tabs append during its catch-up", async () => {
+test.describe('subscriptions across tabs', () => {
+  test("sees every tab's events once, in global order, while both tabs append during its catch-up", async ({ openPage }) => {
     const store = storeName('sub');
-    const a = await openTab(store);
-    const b = await openTab(store);
+    const a = await openTab(openPage, store);
+    const b = await openTab(openPage, store);
     try {
       expect(await b.evaluate((s) => window.cairnTabs.role(s), store)).toBe('follower');
       const backlog = await a.evaluate((s) => window.cairnTabs.fill(s, 1500, 50), store);
@@ -106,13 +105,12 @@ describe('subscriptions across tabs', () => {
     },
   };
 
-  it.each(Object.keys(ends))(
-    'keeps delivering in follower tabs, without gap or duplicate, when %s mid-stream',
-    async (end) => {
+  for (const end of Object.keys(ends)) {
+    test(`keeps delivering in follower tabs, without gap or duplicate, when ${end} mid-stream`, async ({ openPage }) => {
       const store = storeName('handover');
-      const a = await openTab(store);
-      const b = await openTab(store);
-      const c = await openTab(store);
+      const a = await openTab(openPage, store);
+      const b = await openTab(openPage, store);
+      const c = await openTab(openPage, store);
       try {
         expect(await a.evaluate((s) => window.cairnTabs.role(s), store)).toBe('leader');
         await a.evaluate((s) => window.cairnTabs.fill(s, 200, 20), store);
@@ -152,11 +150,11 @@ describe('subscriptions across tabs', () => {
       } finally {
         await closeAll([a, b, c]);
       }
-    },
-  );
+    });
+  }
 });
 
-describe('a durable consumer open in two tabs', () => {
+test.describe('a durable consumer open in two tabs', () => {
   /**
    * Starts consumer `mailer` in both tabs, the handler in each never finishing event 15;
    * returns the tab whose instance runs and the one whose instance waits.
@@ -186,12 +184,11 @@ describe('a durable consumer open in two tabs', () => {
     },
   };
 
-  it.each(Object.keys(starts))(
-    'runs in one tab only; when that tab (%s) closes with a handler in hand, the other resumes from the checkpoint',
-    async (how) => {
+  for (const how of Object.keys(starts)) {
+    test(`runs in one tab only; when that tab (${how}) closes with a handler in hand, the other resumes from the checkpoint`, async ({ openPage }) => {
       const store = storeName('consumer');
-      const leader = await openTab(store);
-      const follower = await openTab(store);
+      const leader = await openTab(openPage, store);
+      const follower = await openTab(openPage, store);
       try {
         for (let i = 0; i < 20; i++) await leader.evaluate((s) => window.cairnLive.append(s, 'job-1', 'Job'), store);
         const [running, waiting] = await starts[how]!(leader, follower, store);
@@ -233,18 +230,18 @@ describe('a durable consumer open in two tabs', () => {
       } finally {
         await closeAll([leader, follower]);
       }
-    },
-  );
+    });
+  }
 });
 
-describe('projections across tabs', () => {
+test.describe('projections across tabs', () => {
   const CARTS = 'SELECT id, items, qty FROM cart_totals ORDER BY id';
 
-  it("a follower tab's watch runs after another tab's relevant commit, and not after an irrelevant one", async () => {
+  test("a follower tab's watch runs after another tab's relevant commit, and not after an irrelevant one", async ({ openPage }) => {
     const store = storeName('watch');
-    const a = await openTab(store, 'shop-v1');
-    const b = await openTab(store, 'shop-v1');
-    const c = await openTab(store, 'shop-v1');
+    const a = await openTab(openPage, store, 'shop-v1');
+    const b = await openTab(openPage, store, 'shop-v1');
+    const c = await openTab(openPage, store, 'shop-v1');
     try {
       expect(await b.evaluate((s) => window.cairnTabs.role(s), store)).toBe('follower');
       await b.evaluate(
@@ -284,17 +281,17 @@ describe('projections across tabs', () => {
     }
   });
 
-  it('a follower tab hears the progress of a rebuild run by a new leader with a bumped projection version', async () => {
+  test('a follower tab hears the progress of a rebuild run by a new leader with a bumped projection version', async ({ openPage }) => {
     const store = storeName('rebuild');
-    const a = await openTab(store, 'shop-v1');
+    const a = await openTab(openPage, store, 'shop-v1');
     const pages = [a];
     try {
       expect(await a.evaluate((s) => window.cairnLive.addItems(s, 300, 10), store)).toBe(300);
       const before = await a.evaluate(([s, sql]) => window.cairnLive.query(s, sql), [store, CARTS] as const);
       expect(before).toHaveLength(5);
       // Tab B queues for the lock first, so it leads next: its worker has cart_totals v2.
-      const b = await openTab(store, 'shop-v2');
-      const c = await openTab(store, 'shop-v1');
+      const b = await openTab(openPage, store, 'shop-v2');
+      const c = await openTab(openPage, store, 'shop-v1');
       pages.push(b, c);
       await c.evaluate(
         ([s, carts]) => {

@@ -1,16 +1,20 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
 import { runBench } from '../../bench/main.ts';
 import { SMOKE } from '../../bench/plan.ts';
+import { expect, test } from '../fixtures.ts';
 
 // The bench at tiny sizes: checks that every figure is produced and is a finite positive
 // number. Never its size: numbers belong in `npm run bench`, not in a timed test.
-const outDir = mkdtempSync(join(tmpdir(), 'cairn-bench-smoke-'));
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+let outDir: string;
+test.beforeAll(() => {
+  outDir = mkdtempSync(join(tmpdir(), 'cairn-bench-smoke-'));
+});
+test.afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-it('produces every bench figure and ratio in Chromium, and writes the JSON, Markdown and SVG', async () => {
+test('produces every bench figure and ratio in Chromium, and writes the JSON, Markdown and SVG', async () => {
+  test.setTimeout(120_000);
   const results = await runBench({
     mode: 'smoke', sizes: SMOKE, chromium: true, firefox: false, pragmas: true,
     outDir, base: 'smoke', chart: 'smoke.svg', log: () => {},
@@ -32,4 +36,4 @@ it('produces every bench figure and ratio in Chromium, and writes the JSON, Mark
     }
   }
   for (const file of ['smoke.json', 'smoke.md', 'smoke.svg']) expect(existsSync(join(outDir, file))).toBe(true);
-}, 120_000);
+});

@@ -3,15 +3,17 @@
  * load (leader closed, leader tab closed, leader renderer crashed), reads through the
  * leader, reply routing, and NO_LEADER.
  */
-import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Page } from '@playwright/test';
 import type { Ack, LoggedEvent, LoopReport } from './app/tabs.ts';
-import { useChromium } from './use-chromium.ts';
+import { expect, test } from '../fixtures.ts';
 
-const browser = useChromium({ page: false });
+test.describe.configure({ timeout: 120_000 });
+
+/** `expect.poll`'s timing as these tests were written for: every 50 ms, for a second. */
+const POLL = { timeout: 1_000, intervals: [50] };
 let n = 0;
 
-/** A fresh store name per test, so tests share nothing but the browser. */
+/** A fresh store name per test (each test has a browser and profile of its own, too). */
 const storeName = (what: string): string => `tabs-${what}-${n++}-${Date.now()}`;
 
 interface Tab {
@@ -19,8 +21,8 @@ interface Tab {
   role: string;
 }
 
-async function openTab(store: string, options: { leaderTimeout?: number } = {}): Promise<Tab> {
-  const page = await browser.openPage();
+async function openTab(openPage: () => Promise<Page>, store: string, options: { leaderTimeout?: number } = {}): Promise<Tab> {
+  const page = await openPage();
   const info = await page.evaluate(([s, o]) => window.cairnTabs.open(s, o), [store, options] as const);
   expect(info.storage).toBe('opfs');
   return { page, role: info.role };
@@ -63,10 +65,10 @@ function expectAcked(log: LoggedEvent[], acked: Ack[]): void {
   expect(missing).toEqual([]);
 }
 
-describe('many tabs', () => {
-  it('elects one leader; followers forward every call and never load SQLite', async () => {
+test.describe('many tabs', () => {
+  test('elects one leader; followers forward every call and never load SQLite', async ({ openPage }) => {
     const store = storeName('elect');
-    const tabs = [await openTab(store), await openTab(store), await openTab(store)];
+    const tabs = [await openTab(openPage, store), await openTab(openPage, store), await openTab(openPage, store)];
     try {
       expect(tabs.map((t) => t.role)).toEqual(['leader', 'follower', 'follower']);
       // A follower's append, its read of the leader's data, and a commit notice round trip.
@@ -86,7 +88,7 @@ describe('many tabs', () => {
               streams: [...new Set(commits.flatMap((c) => c.streams))],
               types: [...new Set(commits.flatMap((c) => c.types))],
             };
-          })
+          }, POLL)
           .toEqual({ head: 5, streams: ['x-1'], types: ['Tick'] });
       }
       expect(await sqliteLoads(tabs[0]!.page)).not.toEqual([]);
@@ -97,9 +99,9 @@ describe('many tabs', () => {
     }
   });
 
-  it('three tabs appending to the same streams at once: every event once, versions 1..n', async () => {
+  test('three tabs appending to the same streams at once: every event once, versions 1..n', async ({ openPage }) => {
     const store = storeName('concurrent');
-    const tabs = [await openTab(store), await openTab(store), await openTab(store)];
+    const tabs = [await openTab(openPage, store), await openTab(openPage, store), await openTab(openPage, store)];
     try {
       const streams = ['cart-1', 'cart-2', 'cart-3'];
       const reports = await Promise.all(
@@ -121,13 +123,13 @@ describe('many tabs', () => {
     }
   });
 
-  describe('failover under load: three tabs loop appends, the leader goes mid-way', () => {
+  test.describe('failover under load: three tabs loop appends, the leader goes mid-way', () => {
     const streams = ['acct-1', 'acct-2', 'acct-3', 'acct-4'];
 
     /** Runs the loops, ends the leader with `end`, and checks what the survivors saw. */
-    async function failover(what: string, end: (leader: Page, store: string) => Promise<LoopReport | Ack[]>) {
+    async function failover(openPage: () => Promise<Page>, what: string, end: (leader: Page, store: string) => Promise<LoopReport | Ack[]>) {
       const store = storeName(what);
-      const tabs = [await openTab(store), await openTab(store), await openTab(store)];
+      const tabs = [await openTab(openPage, store), await openTab(openPage, store), await openTab(openPage, store)];
       try {
         const [leader, ...survivors] = tabs as [Tab, Tab, Tab];
         expect(leader.role).toBe('leader');
@@ -177,8 +179,8 @@ describe('many tabs', () => {
       }
     }
 
-    it('the leader calls close(): its queued writes commit, then a follower takes over', async () => {
-      await failover('close', async (leader, store) => {
+    test('the leader calls close(): its queued writes commit, then a follower takes over', async ({ openPage }) => {
+      await failover(openPage, 'close', async (leader, store) => {
         const report = await leader.evaluate((s) => window.cairnTabs.closeDuringLoop(s), store);
         expect(report.errors).toEqual([]);
         expect(report.acked.length).toBeGreaterThan(20);
@@ -186,30 +188,30 @@ describe('many tabs', () => {
       });
     });
 
-    it('the leader tab is closed', async () => {
-      await failover('tab-closed', async (leader) => {
+    test('the leader tab is closed', async ({ openPage }) => {
+      await failover(openPage, 'tab-closed', async (leader) => {
         const acked = await leader.evaluate(() => window.cairnTabs.ackedSoFar());
         await leader.close();
         return acked;
       });
     });
 
-    it("the leader's worker stops: followers take over, and the leader tab starts a new worker whose calls go on", async () => {
-      await failover('worker-stops', async (leader) => {
+    test("the leader's worker stops: followers take over, and the leader tab starts a new worker whose calls go on", async ({ openPage }) => {
+      await failover(openPage, 'worker-stops', async (leader) => {
         const acked = await leader.evaluate(() => window.cairnTabs.ackedSoFar().length);
         const [worker] = leader.workers();
         // Gone without an error event, as when the worker is terminated or killed.
         void worker!.evaluate(() => (globalThis as unknown as { close(): void }).close()).catch(() => {});
         // The tab's calls were held and re-sent to its new worker: its lanes keep going, none fails.
-        await expect.poll(() => leader.evaluate(() => window.cairnTabs.ackedSoFar().length), { timeout: 10_000 }).toBeGreaterThan(acked + 20);
+        await expect.poll(() => leader.evaluate(() => window.cairnTabs.ackedSoFar().length), { ...POLL, timeout: 10_000 }).toBeGreaterThan(acked + 20);
         const own = await leader.evaluate(() => window.cairnTabs.stopLoop());
         expect(own.errors).toEqual([]);
         return own;
       });
     });
 
-    it("the leader's renderer crashes", async () => {
-      await failover('crash', async (leader) => {
+    test("the leader's renderer crashes", async ({ openPage }) => {
+      await failover(openPage, 'crash', async (leader) => {
         const acked = await leader.evaluate(() => window.cairnTabs.ackedSoFar());
         const cdp = await leader.context().newCDPSession(leader);
         // Never answers: the renderer is gone.
@@ -220,13 +222,13 @@ describe('many tabs', () => {
     });
   });
 
-  it('a tab opened after 10,000 events exist reads them all through the leader', async () => {
+  test('a tab opened after 10,000 events exist reads them all through the leader', async ({ openPage }) => {
     const store = storeName('late');
-    const leader = await openTab(store);
+    const leader = await openTab(openPage, store);
     try {
       const head = await leader.page.evaluate((s) => window.cairnTabs.fill(s, 10_000, 250), store);
       expect(head).toBe(10_000);
-      const late = await openTab(store);
+      const late = await openTab(openPage, store);
       try {
         expect(late.role).toBe('follower');
         const log = await late.page.evaluate((s) => window.cairnTabs.readAll(s), store);
@@ -241,9 +243,9 @@ describe('many tabs', () => {
     }
   });
 
-  it('never delivers a reply to the wrong tab, though two tabs use the same request ids', async () => {
+  test('never delivers a reply to the wrong tab, though two tabs use the same request ids', async ({ openPage }) => {
     const store = storeName('replies');
-    const tabs = [await openTab(store), await openTab(store), await openTab(store)];
+    const tabs = [await openTab(openPage, store), await openTab(openPage, store), await openTab(openPage, store)];
     try {
       const [, a, b] = tabs as [Tab, Tab, Tab];
       // Each follower's worker numbers its forwarded calls from 1, so the two tabs' calls
@@ -265,16 +267,16 @@ describe('many tabs', () => {
     }
   });
 
-  it('fails with NO_LEADER when the lock holder never serves, and recovers when a leader appears', async () => {
+  test('fails with NO_LEADER when the lock holder never serves, and recovers when a leader appears', async ({ openPage }) => {
     const store = storeName('no-leader');
     // A page that holds the store's lock and serves nothing.
-    const squatter = await browser.openPage();
+    const squatter = await openPage();
     const tabs: Tab[] = [];
     try {
       await squatter.evaluate((s) => window.cairnTabs.holdLock(s), store);
-      await expect.poll(() => squatter.evaluate((s) => window.cairnTabs.lockState(s), store)).toEqual({ held: 1, pending: 0 });
+      await expect.poll(() => squatter.evaluate((s) => window.cairnTabs.lockState(s), store), POLL).toEqual({ held: 1, pending: 0 });
 
-      const page = await browser.openPage();
+      const page = await openPage();
       tabs.push({ page, role: '' });
       const started = Date.now();
       const failure = await page.evaluate((s) => window.cairnTabs.openFailure(s, { leaderTimeout: 1000 }), store);
@@ -284,10 +286,10 @@ describe('many tabs', () => {
       // Now a real leader, a follower, and the squatter queued for the lock before the
       // follower: when the leader closes, the lock goes to the squatter, not the follower.
       await squatter.evaluate((s) => window.cairnTabs.releaseLock(s), store);
-      tabs.push(await openTab(store, { leaderTimeout: 1000 }));
+      tabs.push(await openTab(openPage, store, { leaderTimeout: 1000 }));
       await squatter.evaluate((s) => window.cairnTabs.holdLock(s), store);
-      await expect.poll(() => squatter.evaluate((s) => window.cairnTabs.lockState(s), store)).toEqual({ held: 1, pending: 1 });
-      const follower = await openTab(store, { leaderTimeout: 1000 });
+      await expect.poll(() => squatter.evaluate((s) => window.cairnTabs.lockState(s), store), POLL).toEqual({ held: 1, pending: 1 });
+      const follower = await openTab(openPage, store, { leaderTimeout: 1000 });
       tabs.push(follower);
       expect(follower.role).toBe('follower');
       await tabs[1]!.page.evaluate((s) => window.cairnTabs.close(s), store);
@@ -297,7 +299,7 @@ describe('many tabs', () => {
 
       // The squatter lets go: the follower takes over and serves itself.
       await squatter.evaluate((s) => window.cairnTabs.releaseLock(s), store);
-      await expect.poll(() => follower.page.evaluate((s) => window.cairnTabs.role(s), store)).toBe('leader');
+      await expect.poll(() => follower.page.evaluate((s) => window.cairnTabs.role(s), store), POLL).toBe('leader');
       const after = await follower.page.evaluate((s) => window.cairnTabs.burst(s, 'f', ['w-1'], 3), store);
       expect(after.errors).toEqual([]);
       expect(after.acked.map((a) => a.version).sort()).toEqual([1, 2, 3]);

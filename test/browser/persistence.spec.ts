@@ -1,17 +1,24 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { launchChromium, makeProfile, removeProfile, type RunningChromium } from './chromium.ts';
-import { useChromium } from './use-chromium.ts';
+/**
+ * In Chromium: OPFS keeps events across reloads and a browser restart, and every error
+ * raised in the worker reaches the page as its own class.
+ */
+import type { BrowserContext, Page } from '@playwright/test';
+import { expect, launchPersistent, makeProfile, openReadyPage, removeProfile, test } from '../fixtures.ts';
 
-const baseUrl = inject('baseUrl');
+test.describe.configure({ timeout: 120_000 });
 
-describe('OPFS persistence', () => {
-  const profile = makeProfile();
-  let chrome: RunningChromium;
-  beforeAll(async () => {
-    chrome = await launchChromium(profile);
+test.describe('OPFS persistence', () => {
+  // One profile for the three tests, in order: each reads what the ones before it wrote.
+  test.describe.configure({ mode: 'serial' });
+  let profile: string;
+  let chrome: BrowserContext;
+  let baseUrl: string;
+  test.beforeAll(async ({ appUrl }) => {
+    baseUrl = appUrl;
+    profile = makeProfile();
+    chrome = await launchPersistent(profile);
   });
-  afterAll(async () => {
+  test.afterAll(async () => {
     await chrome?.close();
     removeProfile(profile);
   });
@@ -31,8 +38,8 @@ describe('OPFS persistence', () => {
       return { storage: store.storage, events: page.edges.map((e) => [e.node.position, e.node.stream, e.node.version]) };
     });
 
-  it('keeps events across a page reload', async () => {
-    const page = await chrome.openPage(baseUrl);
+  test('keeps events across a page reload', async () => {
+    const page = await openReadyPage(chrome, baseUrl);
     expect(await appendTwo(page, 'doc-1')).toBe(2);
     await page.reload();
     await page.waitForFunction(() => document.title === 'ready');
@@ -40,8 +47,8 @@ describe('OPFS persistence', () => {
     await page.close();
   });
 
-  it('keeps events across a reload without close(), with the store still open', async () => {
-    const page = await chrome.openPage(baseUrl);
+  test('keeps events across a reload without close(), with the store still open', async () => {
+    const page = await openReadyPage(chrome, baseUrl);
     await page.evaluate(async () => {
       const store = await window.cairnTest.cairn.openStore({ name: 'persist', storage: 'opfs' });
       await store.append('doc-2', [{ type: 'Saved' }]);
@@ -54,10 +61,10 @@ describe('OPFS persistence', () => {
     await page.close();
   });
 
-  it('keeps events across a browser restart on the same profile', async () => {
+  test('keeps events across a browser restart on the same profile', async () => {
     await chrome.close();
-    chrome = await launchChromium(profile);
-    const page = await chrome.openPage(baseUrl);
+    chrome = await launchPersistent(profile);
+    const page = await openReadyPage(chrome, baseUrl);
     expect((await readAll(page)).events).toEqual([
       [1, 'doc-1', 1],
       [2, 'doc-1', 2],
@@ -67,11 +74,9 @@ describe('OPFS persistence', () => {
   });
 });
 
-describe('errors from the worker keep their class', () => {
-  const browser = useChromium();
-
-  it('rebuilds every code raised in the worker as its own class, with its fields', async () => {
-    const result = await browser.page.evaluate(async () => {
+test.describe('errors from the worker keep their class', () => {
+  test('rebuilds every code raised in the worker as its own class, with its fields', async ({ harness }) => {
+    const result = await harness.evaluate(async () => {
       const { rawWorker, caught } = window.cairnTest;
       const w = rawWorker();
       const r = w.remote;
@@ -120,8 +125,8 @@ describe('errors from the worker keep their class', () => {
     expect(result.head).toBe(1);
   });
 
-  it('reports STORAGE_UNAVAILABLE when OPFS is required but missing, and falls back to IndexedDB when auto', async () => {
-    const result = await browser.page.evaluate(async () => {
+  test('reports STORAGE_UNAVAILABLE when OPFS is required but missing, and falls back to IndexedDB when auto', async ({ harness }) => {
+    const result = await harness.evaluate(async () => {
       const { cairn, caught, noOpfsWorker } = window.cairnTest;
       const forced = await caught(() => cairn.openStore({ name: 'private', storage: 'opfs', worker: noOpfsWorker }));
       const auto = await cairn.openStore({ name: 'private', storage: 'auto', worker: noOpfsWorker });

@@ -1,13 +1,11 @@
 /**
- * Starts the system Chromium ourselves (so a test can SIGKILL it) on a profile directory
- * that outlives it, and drives it with playwright-core over CDP.
+ * Starts the system Chromium ourselves (so a test can SIGKILL it with all its helpers) on a
+ * profile folder that outlives it (`profiles.ts`), and drives it with playwright-core over
+ * CDP. Used by the crash tests, the bench, and `test/storage/chromium-by-hand.ts`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/browsers.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browsers.ts';
 
 /** A running Chromium on a persistent profile. */
 export interface RunningChromium {
@@ -21,22 +19,6 @@ export interface RunningChromium {
   kill(): Promise<void>;
   /** Closes the browser normally. */
   close(): Promise<void>;
-}
-
-/** A fresh profile directory; remove it with `removeProfile`. */
-export function makeProfile(): string {
-  return mkdtempSync(join(tmpdir(), 'cairn-profile-'));
-}
-
-/** Deletes a profile directory. */
-export function removeProfile(profile: string): void {
-  // Chromium's helper processes may still be writing to it for a while after it exits; a
-  // temporary directory left behind must not fail the suite that used it.
-  try {
-    rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-  } catch (e) {
-    console.warn(`Could not remove the profile ${profile}: ${String(e)}`);
-  }
 }
 
 /** Starts Chromium on `profile`. */

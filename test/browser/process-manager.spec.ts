@@ -1,8 +1,8 @@
-import { expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { useChromium } from './use-chromium.ts';
+/** A process manager in Chromium on OPFS, its page reloaded in the middle of a reaction. */
+import type { Page } from '@playwright/test';
+import { expect, test } from '../fixtures.ts';
 
-const browser = useChromium();
+test.describe.configure({ timeout: 120_000 });
 
 async function poll<T>(page: Page, fn: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   for (let i = 0; i < 600; i++) {
@@ -13,8 +13,7 @@ async function poll<T>(page: Page, fn: () => Promise<T>, done: (value: T) => boo
   throw new Error('Timed out waiting for the page');
 }
 
-it('a process manager reloaded in the middle of its reaction still sends each command exactly once', async () => {
-  const page = browser.page;
+test('a process manager reloaded in the middle of its reaction still sends each command exactly once', async ({ harness: page }) => {
   await page.evaluate(async () => {
     localStorage.setItem('pm-hang', '1');
     localStorage.removeItem('pm-hung');
