@@ -95,7 +95,8 @@ export const QUICK: Sizes = {
 export const SMOKE: Sizes = {
   runs: 3,
   w1: 20,
-  w2: 200,
+  // PGlite commits one append at a time at ~15–40 per second here: keep W2 small.
+  w2: 50,
   w2Streams: 10,
   w3: 2_000,
   batch: 200,
