@@ -4,11 +4,20 @@
  * (durations, latencies); the runner turns them into figures.
  */
 
-/** What a workload runs against: `cairn` is Cairn on OPFS, `cairn-idb` Cairn on `storage: 'indexeddb'`. */
-export type TargetName = 'raw' | 'cairn' | 'cairn-idb' | 'idb';
+/**
+ * What a workload runs against: `raw` the hand-written ceiling, `cairn` Cairn on OPFS,
+ * `cairn-idb` Cairn on `storage: 'indexeddb'`, and the peers: `idb`, `dexie`, `pglite`.
+ */
+export type TargetName = 'raw' | 'cairn' | 'cairn-idb' | 'idb' | 'dexie' | 'pglite';
 
 /** Every target, in the order tables list them. */
-export const TARGETS: readonly TargetName[] = ['raw', 'cairn', 'cairn-idb', 'idb'];
+export const TARGETS: readonly TargetName[] = ['raw', 'cairn', 'cairn-idb', 'idb', 'dexie', 'pglite'];
+
+/** The targets of W6 (a large store each): Cairn, its ceiling and idb; the other peers are left out of it (time). */
+export const SCALE_TARGETS: readonly TargetName[] = ['raw', 'cairn', 'cairn-idb', 'idb'];
+
+/** The targets Firefox runs: no OPFS-backed peer there (PGlite's opfs-ahp needs Chromium's sync access handles in its worker). */
+export const FIREFOX_TARGETS: readonly TargetName[] = ['raw', 'cairn', 'idb', 'dexie'];
 
 /** The targets that run Cairn itself, and so have an open-to-first-read figure. */
 export type CairnTargetName = 'cairn' | 'cairn-idb';
@@ -45,7 +54,8 @@ export interface JobMap {
   /** W2: `count` one-event appends over `streams` streams, all issued at once. */
   concurrentAppends: {
     args: { store: string; streamPrefix: string; streams: number; count: number };
-    result: { totalMs: number };
+    /** raw also reports the same appends each in its own transaction (the single-commit rate). */
+    result: { totalMs: number; singleCommitsMs?: number };
   };
   /** W3: `count` events in awaited calls of `batch`, each call to its own stream. */
   batchAppends: {
@@ -95,17 +105,44 @@ export interface PageJobMap {
   rawOpenWith: { args: { store: string; pragmas: PragmaSettings }; result: PragmaSettings };
 }
 
+/** Jobs of the live workloads (W7–W9), on Cairn on OPFS; `live.ts` in the page. */
+export interface LiveJobMap {
+  /** W7: opens `store` in this tab and subscribes to `stream` from its end; each event handled is reported on a BroadcastChannel. */
+  liveSubscribe: { args: { store: string; stream: string }; result: { role: string } };
+  /**
+   * W7: in this tab, `warmup + count` single appends to `stream`, each awaited until the
+   * subscriber (this tab or another) has handled it; the times from calling append to the
+   * handler, corrected by the two tabs' clock offset.
+   */
+  liveLatency: {
+    args: { store: string; stream: string; count: number; warmup: number };
+    result: { role: string; latenciesMs: number[]; appendMs: number[]; clockOffsetMs: number };
+  };
+  /** W8: W2 (`count` appends at once over `streams` streams) with `subscriptions` subscriptions and `watches` watches open in this tab. */
+  loadedAppends: {
+    args: { store: string; streamPrefix: string; streams: number; count: number; subscriptions: number; watches: number };
+    result: { totalMs: number; deliveryMs: number[]; delivered: number; watchCalls: number };
+  };
+  /** W9: opens `store` (a new worker) and reads its first `count` events in pages of `pageSize`, leaving it open and the events held by the page; the heaps are measured after. */
+  openAndRead: { args: { store: string; count: number; pageSize: number }; result: { read: number } };
+  /** Closes a store a live job opened in this tab. */
+  liveClose: { args: { store: string }; result: null };
+}
+
 /** Anything the runner can send to the page. */
 export type Job =
   | { [K in TargetJobKind]: { kind: K; target: TargetName; args: JobMap[K]['args'] } }[TargetJobKind]
-  | { [K in keyof PageJobMap]: { kind: K; args: PageJobMap[K]['args'] } }[keyof PageJobMap];
+  | { [K in keyof PageJobMap]: { kind: K; args: PageJobMap[K]['args'] } }[keyof PageJobMap]
+  | { [K in keyof LiveJobMap]: { kind: K; args: LiveJobMap[K]['args'] } }[keyof LiveJobMap];
 
 /** The result type of a job. */
 export type JobResult<J extends Job> = J['kind'] extends TargetJobKind
   ? JobMap[J['kind']]['result']
   : J['kind'] extends keyof PageJobMap
     ? PageJobMap[J['kind']]['result']
-    : never;
+    : J['kind'] extends keyof LiveJobMap
+      ? LiveJobMap[J['kind']]['result']
+      : never;
 
 /** What a polled job reports. */
 export type JobStatus = { done: false } | { done: true; ok: true; result: unknown } | { done: true; ok: false; error: string };

@@ -84,7 +84,7 @@ export async function runBench(options: BenchOptions): Promise<Results> {
       try {
         if (options.chromium) {
           await runSection(SECTION_KEYS.chromium, async () => {
-            log(`${browser.version}: W1–W6 against raw, cairn, idb (${options.mode})`);
+            log(`${browser.version}: W1–W9 against raw, cairn, cairn-idb and the peers idb, dexie, pglite (${options.mode})`);
             const section = await runBrowserSection(browser, options.sizes, {
               title: `Chromium: ${browser.version.replace('Chromium ', '')}`, mode: options.mode, firefox: false, log,
             });
@@ -112,9 +112,9 @@ export async function runBench(options: BenchOptions): Promise<Results> {
       await runSection(SECTION_KEYS.firefox, async () => {
         const browser: BenchBrowser = await openFirefox(url);
         try {
-          log(`${browser.version}: W1–W4 against raw, cairn, idb (${options.mode})`);
+          log(`${browser.version}: W1–W4 and W7 against raw, cairn and the peers idb, dexie (${options.mode})`);
           const section = await runBrowserSection(browser, options.sizes, {
-            title: `Firefox ESR: ${browser.version.replace('Firefox ', '')} (W1–W4, no targets yet)`, mode: options.mode, firefox: true, log,
+            title: `Firefox ESR: ${browser.version.replace('Firefox ', '')} (W1–W4 and W7, no targets)`, mode: options.mode, firefox: true, log,
           });
           section.notes.push('Driven by puppeteer-core over WebDriver BiDi; jobs are polled from Node about once a second.');
           return section;
@@ -161,9 +161,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 function chromiumNotes(browser: BenchBrowser): string[] {
   return [
     `${browser.version}, headless, persistent profile, flags as in test/support/chromium.ts.`,
-    'raw and cairn use opfs-sahpool with Cairn’s PRAGMAs (WAL, locking_mode=EXCLUSIVE, synchronous=FULL); idb uses the browser’s default transaction durability, which is weaker than synchronous=FULL.',
-    'W2 raw is the same appends each in its own transaction: the single-commit throughput group commit is measured against. W2 idb is one readwrite transaction per append, all issued at once.',
-    'W4 idb reads pages with getAll over the key range, the fastest IndexedDB read path.',
+    'raw and cairn use opfs-sahpool with Cairn’s PRAGMAs (WAL, locking_mode=EXCLUSIVE, synchronous=FULL); idb and dexie use the browser’s default transaction durability, which is weaker than synchronous=FULL; pglite runs on OPFS (opfs-ahp) in its own worker with PGlite’s default durability (no relaxedDurability).',
+    'raw is the ceiling: Cairn’s schema, PRAGMAs and VFS with every technique Cairn uses (json_each bulk inserts, packed page reads, kept prepared statements, QPSG, the pooled-random ULID factory), versions counted in memory, timed inside its worker. W2 raw groups the appends issued at once into one transaction by hand; its single-commit figure is the same appends each in its own transaction.',
+    'W2 idb, dexie and pglite: one transaction per append, all issued at once. W4 idb reads pages with getAll over the key range, dexie with where(position).above().limit().toArray(), pglite with SELECT … WHERE position > $1 ORDER BY position LIMIT $2.',
+    'W6 runs on raw, cairn, cairn-idb and idb only (dexie and pglite are left out of it, for time).',
+    'W7: one append at a time, each awaited until the other tab’s handler ran; handler times are corrected by the tabs’ clock offset (BroadcastChannel ping-pong). W8: delivery latency is from issuing an append (all W2 appends are issued at once) to the subscription handler. W9: CDP HeapProfiler.collectGarbage then Runtime.getHeapUsage on the page (which still holds the events it read) and on the leader worker’s target; SQLite’s WASM memory is not part of the JS heap.',
     'W5 is the median of several reads per run; the stream is spread over the log in slices between the W3 calls.',
     'Open: a new worker each time, from `new Worker` to the first page of 100 events in the page. raw is the floor: a bare worker that loads sqlite3, opens the same way and reads; its phases are shown as “at ms” from the start.',
   ];

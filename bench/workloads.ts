@@ -10,7 +10,7 @@
  */
 import type { BenchBrowser } from './browsers.ts';
 import { FigureSet, type Section } from './figures.ts';
-import { TARGETS, type Interleave, type PragmaSettings, type TargetName } from './jobs.ts';
+import { FIREFOX_TARGETS, SCALE_TARGETS, TARGETS, type Interleave, type PragmaSettings, type TargetName } from './jobs.ts';
 import { CHROMIUM_RATIOS, FIREFOX_RATIOS, type Sizes } from './plan.ts';
 import { median, percentile } from './stats.ts';
 
@@ -52,6 +52,9 @@ export const SMALL_WORKLOADS: readonly Workload[] = [
       const args = { store: store(target, 'w2'), streamPrefix: 'w2', streams: sizes.w2Streams, count: sizes.w2 };
       const r = await browser.run({ kind: 'concurrentAppends', target, args });
       figures.add({ workload: 'W2', metric: 'events/s', target }, 'higher', run, rate(sizes.w2, r.totalMs));
+      if (r.singleCommitsMs !== undefined) {
+        figures.add({ workload: 'W2', metric: 'single commits events/s', target }, 'higher', run, rate(sizes.w2, r.singleCommitsMs));
+      }
     },
   },
   {
@@ -102,7 +105,7 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
   const stamp = Date.now().toString(36);
   const workloads = SMALL_WORKLOADS.filter((w) => !options.firefox || w.firefox);
   for (let run = 0; run < sizes.runs; run++) {
-    const order = rotate(TARGETS, run);
+    const order = rotate(chosen(options.firefox ? FIREFOX_TARGETS : TARGETS), run);
     const store = (target: TargetName, kind: string): string => `bench-${stamp}-${target}-${kind}-r${run}`;
     for (const workload of workloads) {
       for (const target of order) {
@@ -111,11 +114,12 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
         options.log(`  run ${run + 1}/${sizes.runs} ${workload.id} ${target}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
       }
     }
-    for (const target of TARGETS) {
+    for (const target of order) {
       for (const kind of ['w1', 'w2', 'w3']) await browser.run({ kind: 'drop', target, args: { store: store(target, kind) } });
     }
   }
   if (!options.firefox) await runScale(browser, sizes, figures, stamp, options.log);
+  const notes = chosen(['cairn']).length > 0 ? await runLive(browser, sizes, figures, stamp, options) : [];
   return {
     title: options.title,
     browser: browser.version,
@@ -124,7 +128,7 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
     sizes: { ...sizes },
     figures: figures.figures(),
     ratios: figures.ratios(options.firefox ? FIREFOX_RATIOS : CHROMIUM_RATIOS),
-    notes: [],
+    notes,
   };
 }
 
@@ -135,7 +139,7 @@ export async function runBrowserSection(browser: BenchBrowser, sizes: Sizes, opt
 async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet, stamp: string, log: (l: string) => void): Promise<void> {
   const large = (target: TargetName): string => `bench-${stamp}-${target}-large`;
   const empty = (target: TargetName): string => `bench-${stamp}-${target}-empty`;
-  for (const target of TARGETS) {
+  for (const target of chosen(SCALE_TARGETS)) {
     const t = performance.now();
     const args = {
       store: large(target), streamPrefix: 'fill', count: sizes.w6Stored, batch: sizes.fillBatch,
@@ -146,7 +150,7 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
     log(`  W6 fill ${target}: ${sizes.w6Stored} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   for (let run = 0; run < sizes.runs; run++) {
-    for (const target of rotate(TARGETS, run)) {
+    for (const target of rotate(chosen(SCALE_TARGETS), run)) {
       const t = performance.now();
       const store = large(target);
       const w1 = await browser.run({ kind: 'singleAppends', target, args: { store, stream: `w6w1-r${run}`, count: sizes.w1 } });
@@ -162,7 +166,7 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
 
   // Open to first read: only Cairn has the target (on OPFS and on IndexedDB); raw shows the
   // floor (a bare worker with sqlite3 and the same open on OPFS) and where that time goes.
-  const coldTargets = ['cairn', 'cairn-idb', 'raw'] as const;
+  const coldTargets = (['cairn', 'cairn-idb', 'raw'] as const).filter((t) => chosen(SCALE_TARGETS).includes(t));
   for (const target of coldTargets) {
     await browser.run({ kind: 'close', target, args: { store: large(target) } });
     // Creates the empty store (schema and all); this first open is not measured.
@@ -182,9 +186,108 @@ async function runScale(browser: BenchBrowser, sizes: Sizes, figures: FigureSet,
     }
   }
   log(`  open to first read: ${sizes.openSamples} samples each`);
-  for (const target of TARGETS) {
+  for (const target of chosen(SCALE_TARGETS)) {
     for (const store of [large(target), empty(target)]) await browser.run({ kind: 'drop', target, args: { store } });
   }
+}
+
+/** The three ways an append reaches a subscription in W7: the appending tab, then the subscribing one. */
+const W7_PATHS = [
+  { stream: 'to-follower', label: 'leader tab → follower tab' },
+  { stream: 'to-leader', label: 'follower tab → leader tab' },
+  { stream: 'same-tab', label: 'same tab (leader)' },
+] as const;
+
+/**
+ * W7–W9, on Cairn on OPFS:
+ * - W7: an append in one tab to the handler of a subscription in another tab, both ways
+ *   (and in the same tab), p50/p99, one append at a time;
+ * - W8: W2 with `w8Subscriptions` subscriptions and `w8Watches` watches open in the appending
+ *   tab, against W2 with none open (appends/s), and the delivery latency to the subscriptions;
+ * - W9 (Chromium): the JS heaps of the page and the leader worker after opening a store of
+ *   `w9Stored` events and reading `w9Read` of them, each after a forced GC.
+ */
+async function runLive(browser: BenchBrowser, sizes: Sizes, figures: FigureSet, stamp: string, options: SectionOptions): Promise<string[]> {
+  const { log } = options;
+  const roles: string[] = [];
+  for (let run = 0; run < sizes.runs; run++) {
+    const t = performance.now();
+    const store = `bench-${stamp}-w7-r${run}`;
+    // The first tab opens the store first, so it leads; the second follows.
+    await browser.run({ kind: 'liveSubscribe', args: { store, stream: 'same-tab' } });
+    await browser.run({ kind: 'liveSubscribe', args: { store, stream: 'to-leader' } });
+    const follower = await browser.openTab();
+    try {
+      await follower.run({ kind: 'liveSubscribe', args: { store, stream: 'to-follower' } });
+      for (const path of rotate(W7_PATHS, run)) {
+        const tab = path.stream === 'to-leader' ? follower : browser;
+        const r = await tab.run({ kind: 'liveLatency', args: { store, stream: path.stream, count: sizes.w7, warmup: sizes.w7Warmup } });
+        if (run === 0) roles.push(`${path.label}: appended in the ${r.role}'s tab`);
+        figures.add({ workload: 'W7', metric: `${path.label} p50 ms`, target: 'cairn' }, 'lower', run, percentile(r.latenciesMs, 50));
+        figures.add({ workload: 'W7', metric: `${path.label} p99 ms`, target: 'cairn' }, 'lower', run, percentile(r.latenciesMs, 99));
+      }
+      await follower.run({ kind: 'liveClose', args: { store } });
+    } finally {
+      await follower.close();
+    }
+    await browser.run({ kind: 'liveClose', args: { store } });
+    await browser.run({ kind: 'drop', target: 'cairn', args: { store } });
+    log(`  run ${run + 1}/${sizes.runs} W7: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const notes = [`W7 roles: ${roles.join('; ')}.`];
+  if (options.firefox) return notes;
+
+  for (let run = 0; run < sizes.runs; run++) {
+    const t = performance.now();
+    const loads = [
+      { label: 'none open', subscriptions: 0, watches: 0 },
+      { label: 'subscriptions and watches open', subscriptions: sizes.w8Subscriptions, watches: sizes.w8Watches },
+    ];
+    for (const load of rotate(loads, run)) {
+      const store = `bench-${stamp}-w8-${load.subscriptions}-r${run}`;
+      const args = { store, streamPrefix: 'w8', streams: sizes.w2Streams, count: sizes.w2, subscriptions: load.subscriptions, watches: load.watches };
+      const r = await browser.run({ kind: 'loadedAppends', args });
+      figures.add({ workload: 'W8', metric: `events/s, ${load.label}`, target: 'cairn' }, 'higher', run, rate(sizes.w2, r.totalMs));
+      if (load.subscriptions > 0) {
+        figures.add({ workload: 'W8', metric: 'delivery p50 ms', target: 'cairn' }, 'lower', run, percentile(r.deliveryMs, 50));
+        figures.add({ workload: 'W8', metric: 'delivery p99 ms', target: 'cairn' }, 'lower', run, percentile(r.deliveryMs, 99));
+        figures.add({ workload: 'W8', metric: 'watch callbacks', target: 'cairn' }, 'higher', run, r.watchCalls);
+      }
+      await browser.run({ kind: 'liveClose', args: { store } });
+      await browser.run({ kind: 'drop', target: 'cairn', args: { store } });
+    }
+    log(`  run ${run + 1}/${sizes.runs} W8: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+
+  // W9 runs in a tab of its own, so the page heap holds only this store's state.
+  const heapTab = await browser.openTab();
+  if (heapTab.heaps === undefined) {
+    await heapTab.close();
+    return notes;
+  }
+  try {
+    const store = `bench-${stamp}-w9`;
+    const t = performance.now();
+    await browser.run({ kind: 'batchAppends', target: 'cairn', args: { store, streamPrefix: 'w9', count: sizes.w9Stored, batch: sizes.fillBatch } });
+    await browser.run({ kind: 'close', target: 'cairn', args: { store } });
+    log(`  W9 fill: ${sizes.w9Stored} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const mb = (bytes: number): number => bytes / 2 ** 20;
+    for (let run = 0; run < sizes.runs; run++) {
+      const r = await heapTab.run({ kind: 'openAndRead', args: { store, count: sizes.w9Read, pageSize: sizes.page } });
+      expectCount('W9', 'cairn', r.read, sizes.w9Read);
+      const heaps = await heapTab.heaps(`cairn:${store}`);
+      figures.add({ workload: 'W9', metric: 'leader worker heap used MB', target: 'cairn' }, 'lower', run, mb(heaps.worker.usedSize));
+      figures.add({ workload: 'W9', metric: 'leader worker heap total MB', target: 'cairn' }, 'lower', run, mb(heaps.worker.totalSize));
+      figures.add({ workload: 'W9', metric: 'page heap used MB', target: 'cairn' }, 'lower', run, mb(heaps.page.usedSize));
+      figures.add({ workload: 'W9', metric: 'page heap total MB', target: 'cairn' }, 'lower', run, mb(heaps.page.totalSize));
+      await heapTab.run({ kind: 'liveClose', args: { store } });
+    }
+    await browser.run({ kind: 'drop', target: 'cairn', args: { store } });
+    log(`  W9: ${sizes.runs} opens`);
+  } finally {
+    await heapTab.close();
+  }
+  return notes;
 }
 
 /**
@@ -295,6 +398,12 @@ function interleave(total: number, calls: number): Interleave {
 
 function expectCount(what: string, target: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what} ${target}: read ${got} events, expected ${want}`);
+}
+
+/** `BENCH_TARGETS=cairn,pglite` runs only those targets (while developing; a full run uses every one). */
+function chosen(targets: readonly TargetName[]): TargetName[] {
+  const only = process.env.BENCH_TARGETS?.split(',');
+  return only === undefined ? [...targets] : targets.filter((t) => only.includes(t));
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

@@ -4,7 +4,10 @@
  */
 import type { BenchPageApi, BenchTarget, Job, JobStatus, TargetName } from '../jobs.ts';
 import { cairnColdOpen, cairnTarget } from './cairn-target.ts';
+import { dexieTarget } from './dexie-target.ts';
 import { idbTarget } from './idb-target.ts';
+import { liveJobs } from './live.ts';
+import { pgliteTarget } from './pglite-target.ts';
 import { rawColdOpen, rawOpenWith, rawTarget } from './raw-target.ts';
 
 const targets: Record<TargetName, BenchTarget> = {
@@ -12,6 +15,8 @@ const targets: Record<TargetName, BenchTarget> = {
   cairn: cairnTarget('cairn'),
   'cairn-idb': cairnTarget('cairn-idb'),
   idb: idbTarget,
+  dexie: dexieTarget,
+  pglite: pgliteTarget,
 };
 
 async function run(job: Job): Promise<unknown> {
@@ -22,6 +27,16 @@ async function run(job: Job): Promise<unknown> {
         : cairnColdOpen(job.args.target, job.args.store, job.args.pageSize);
     case 'rawOpenWith':
       return rawOpenWith(job.args.store, job.args.pragmas);
+    case 'liveSubscribe':
+      return liveJobs.liveSubscribe(job.args);
+    case 'liveLatency':
+      return liveJobs.liveLatency(job.args);
+    case 'loadedAppends':
+      return liveJobs.loadedAppends(job.args);
+    case 'openAndRead':
+      return liveJobs.openAndRead(job.args);
+    case 'liveClose':
+      return liveJobs.liveClose(job.args);
     default: {
       const target = targets[job.target];
       // The union's arms pair each kind with its own args; TypeScript cannot follow that

@@ -21,11 +21,13 @@ test('produces every bench figure and ratio in Chromium, and writes the JSON, Ma
   });
   const chromium = results.sections.chromium!;
   const measured = new Set(chromium.figures.map((f) => `${f.workload} ${f.target}`));
-  for (const workload of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']) {
-    for (const target of ['raw', 'cairn', 'idb']) expect(measured).toContain(`${workload} ${target}`);
+  for (const workload of ['W1', 'W2', 'W3', 'W4', 'W5']) {
+    for (const target of ['raw', 'cairn', 'cairn-idb', 'idb', 'dexie', 'pglite']) expect(measured).toContain(`${workload} ${target}`);
   }
+  for (const target of ['raw', 'cairn', 'idb']) expect(measured).toContain(`W6 ${target}`);
   expect(measured).toContain('Open cairn');
-  expect(chromium.ratios.filter((r) => r.goal !== undefined)).toHaveLength(11);
+  for (const workload of ['W7', 'W8', 'W9']) expect(measured).toContain(`${workload} cairn`);
+  expect(chromium.ratios.filter((r) => r.goal !== undefined)).toHaveLength(8);
   expect(results.sections.pragmas!.figures.length).toBeGreaterThanOrEqual(16);
   for (const section of [chromium, results.sections.pragmas!]) {
     for (const f of [...section.figures, ...section.ratios]) {
