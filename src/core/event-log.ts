@@ -229,14 +229,37 @@ export function insertRemoteBatch(db: SqlDriver, events: readonly RemoteEvent[])
   );
   const before = headPosition(db);
   let changes: number;
+  let last: number;
   try {
-    changes = db.run(INSERT_REMOTE_PACKED, [packed]).changes;
+    const run = db.run(INSERT_REMOTE_PACKED, [packed]);
+    changes = run.changes;
+    last = Number(run.lastInsertRowid);
   } catch (e) {
     if (!isTooBig(e)) throw e;
     return events.filter((x) => storedEvent(db, x.id) === undefined).map((x) => insertRemote(db, x));
   }
   if (changes === 0) return [];
-  // One writer: the new rows are the ones after the head as it was.
+  // Every one inserted, in order, by one statement: they are stored as given, at the
+  // consecutive positions that end at the last rowid (AUTOINCREMENT may have skipped
+  // positions of events taken out before), so there is nothing to read back.
+  if (changes === events.length) {
+    const first = last - changes + 1;
+    return events.map((e, i) => ({
+      id: e.id,
+      stream: e.stream,
+      category: categoryOf(e.stream),
+      version: e.version,
+      position: first + i,
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata,
+      routingKey: e.routingKey,
+      timestamp: e.timestamp,
+      schemaVersion: e.schemaVersion,
+      serverPosition: e.serverPosition,
+    }));
+  }
+  // Some were stored already: the new rows are the ones after the head as it was.
   return readFiltered(db, {}, before, false, changes);
 }
 
