@@ -2,10 +2,10 @@
  * What the server tests share: a database of their own in the run's cluster, a server on a
  * free port, a small HTTP client of the protocol, and a reader of the live stream.
  */
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { monotonicFactory } from 'ulid';
 import { inject } from 'vitest';
+import { createDatabaseIn } from './postgres.ts';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '../../server/index.ts';
 import type { SyncServerLog } from '../../server/log.ts';
 import {
@@ -24,19 +24,8 @@ import { readServerSentEvents, type ServerSentEvent } from '../../src/sync/sse.t
 import type { SerializedError } from '../../src/protocol/error-codec.ts';
 
 /** Creates a fresh database in the run's cluster; returns its URL. */
-export async function createDatabase(): Promise<string> {
-  const admin = inject('postgresUrl');
-  const name = `cairn_${randomBytes(6).toString('hex')}`;
-  const client = new Client({ connectionString: admin });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.href;
+export function createDatabase(): Promise<string> {
+  return createDatabaseIn(inject('postgresUrl'));
 }
 
 /** A logger that keeps what it is told. */

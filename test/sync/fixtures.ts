@@ -18,12 +18,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from '@playwright/test';
-import { Client } from 'pg';
 import { createSyncServer, type SyncServer } from '../../server/index.ts';
 import type { SyncServerLog } from '../../server/log.ts';
 import { parsePullResponse, SYNC_PATHS, type ServerEvent } from '../../src/sync/protocol.ts';
 import { expect, launchPersistent, makeProfile, removeProfile, test as base } from '../fixtures.ts';
-import { startPostgres } from '../server/postgres.ts';
+import { createDatabaseIn, startPostgres } from '../server/postgres.ts';
 import { serveApp } from '../support/serve-app.ts';
 
 /** Push answers held back by `holdPushReplies`. */
@@ -81,7 +80,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       let http: Server | undefined;
       const held: (() => void)[] = [];
       try {
-        const database = await createDatabase(cluster.url);
+        const database = await createDatabaseIn(cluster.url, 'cairn_e2e');
         const log: string[] = [];
         const memoryLog: SyncServerLog = {
           info: () => {},
@@ -170,21 +169,6 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     }
   },
 });
-
-/** Creates a database of the run's own in the cluster; returns its URL. */
-async function createDatabase(admin: string): Promise<string> {
-  const name = `cairn_e2e_${randomBytes(4).toString('hex')}`;
-  const client = new Client({ connectionString: admin });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.href;
-}
 
 /** Every event of `token`'s tenant, pulled from the start as a device would (validated). */
 async function pullAll(base: string, token: string): Promise<ServerEvent[]> {
