@@ -57,7 +57,7 @@ export async function openStorage(sqlite3: Sqlite3Static, request: StorageReques
   const restore = restoreOf(sqlite3, request);
   if (storage === 'opfs' || storage === 'auto') {
     const reason = await opfsMissing();
-    if (reason === undefined) return openOpfs(sqlite3, request, options);
+    if (reason === undefined) return openOpfs(sqlite3, request, options, restore);
     if (storage === 'opfs') {
       throw new StorageUnavailableError(`OPFS is not available here (${reason}), and storage 'opfs' was required`);
     }
@@ -120,8 +120,8 @@ export async function openOpfsDatabase(
   return { db, release: () => void pool.pauseVfs() };
 }
 
-async function openOpfs(sqlite3: Sqlite3Static, request: StorageRequest, options: EngineOptions): Promise<OpenedStorage> {
-  const { db, release } = await openOpfsDatabase(sqlite3, request.name, request.durability, restoreOf(sqlite3, request));
+async function openOpfs(sqlite3: Sqlite3Static, request: StorageRequest, options: EngineOptions, restore: RestoreRequest | undefined): Promise<OpenedStorage> {
+  const { db, release } = await openOpfsDatabase(sqlite3, request.name, request.durability, restore);
   const engine = engineOn(sqlite3, db, options, release);
   return {
     engine,

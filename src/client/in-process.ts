@@ -52,20 +52,23 @@ export async function openInProcess<E extends EventMap>(
   if (rebuildBatchSize !== undefined) engineOptions.rebuildBatchSize = rebuildBatchSize;
   let engine: Engine;
   let release = (): void => {};
-  const sqlite3 = await loadSqlite();
-  if (config.restore !== undefined) checkBackup(sqlite3, config.restore);
-  const restore = config.restore === undefined ? undefined : { bytes: config.restore, overwrite: config.overwrite === true };
-  if (indexedDb) {
-    const opened = await openIndexedDbEngine(sqlite3, config.name, config.durability, engineOptions, restore);
-    engine = opened.engine;
-    release = () => void opened.store.close();
-  } else if (driver !== undefined) {
-    if (restore !== undefined) throw new InvalidArgumentError('restore opens a store on its own database; it cannot be combined with a driver');
+  if (driver !== undefined && !indexedDb) {
+    if (config.restore !== undefined) throw new InvalidArgumentError('restore opens a store on its own database; it cannot be combined with a driver');
     engine = createEngine(driver, engineOptions);
   } else {
-    const db = new sqlite3.oo1.DB(':memory:', 'c');
-    if (restore !== undefined) loadDatabase(sqlite3, db, [restore.bytes]);
-    engine = createEngine(createSqliteWasmDriver(sqlite3, db), engineOptions);
+    // SQLite is loaded only where Cairn makes the database itself.
+    const sqlite3 = await loadSqlite();
+    if (config.restore !== undefined) checkBackup(sqlite3, config.restore);
+    const restore = config.restore === undefined ? undefined : { bytes: config.restore, overwrite: config.overwrite === true };
+    if (indexedDb) {
+      const opened = await openIndexedDbEngine(sqlite3, config.name, config.durability, engineOptions, restore);
+      engine = opened.engine;
+      release = () => void opened.store.close();
+    } else {
+      const db = new sqlite3.oo1.DB(':memory:', 'c');
+      if (restore !== undefined) loadDatabase(sqlite3, db, [restore.bytes]);
+      engine = createEngine(createSqliteWasmDriver(sqlite3, db), engineOptions);
+    }
   }
   const status = createFeed<SyncStatus>();
   const conflicts = createFeed<number[]>();

@@ -227,7 +227,6 @@ export function insertRemoteBatch(db: SqlDriver, events: readonly RemoteEvent[])
   const packed = JSON.stringify(
     events.map((e) => [e.id, e.stream, categoryOf(e.stream), e.version, e.type, e.data, e.metadata, e.routingKey, e.timestamp, e.schemaVersion, e.serverPosition]),
   );
-  const before = headPosition(db);
   let changes: number;
   let last: number;
   try {
@@ -259,8 +258,8 @@ export function insertRemoteBatch(db: SqlDriver, events: readonly RemoteEvent[])
       serverPosition: e.serverPosition,
     }));
   }
-  // Some were stored already: the new rows are the ones after the head as it was.
-  return readFiltered(db, {}, before, false, changes);
+  // Some were stored already: the new rows are the last `changes` positions.
+  return readFiltered(db, {}, last - changes, false, changes);
 }
 
 /** Where an event is stored, and whether the server has confirmed it; undefined when it is not stored. */

@@ -27,13 +27,18 @@ test('a runaway query from a follower tab ends with QUERY_TIMEOUT, and both tabs
   // While it runs, the leader's own tab appends and reads.
   const during = await leader.evaluate(async (n) => {
     const store = window.cairnTest.stores.get(n)!;
+    const started = performance.now();
     const appended = await store.append('during-1', [{ type: 'Noted', data: { at: 'during' } }]);
-    return { position: appended.position, read: (await store.readStream('during-1')).length };
+    const read = (await store.readStream('during-1')).length;
+    return { position: appended.position, read, ms: performance.now() - started };
   }, name);
-  expect(during).toEqual({ position: 1, read: 1 });
+  expect({ position: during.position, read: during.read }).toEqual({ position: 1, read: 1 });
 
   const result = await runaway;
   expect(result.code).toBe('QUERY_TIMEOUT');
+  // The query ran for its budget, and the leader's own calls were not held behind it.
+  expect(result.ms).toBeGreaterThanOrEqual(1_400);
+  expect(during.ms).toBeLessThan(result.ms);
   // After it, the follower is served too, through the same leader.
   const after = await follower.evaluate(async (n) => {
     const store = window.cairnTest.stores.get(n)!;

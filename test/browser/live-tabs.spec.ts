@@ -125,12 +125,12 @@ test.describe('subscriptions across tabs', () => {
         }
         // Mid-stream: both subscriptions are live and the loops are running.
         for (const p of [b, c]) {
-          await until(() => p.evaluate(() => window.cairnLive.subscribed('all').positions.length), (len) => len > 250);
+          expect(await until(() => p.evaluate(() => window.cairnLive.subscribed('all').positions.length), (len) => len > 250)).toBeGreaterThan(250);
         }
         await ends[end]!(a);
         // The survivors keep appending through the handover and after it.
         const ackedAtClose = await b.evaluate(() => window.cairnTabs.ackedSoFar().length);
-        await until(() => b.evaluate(() => window.cairnTabs.ackedSoFar().length), (len) => len > ackedAtClose + 50);
+        expect(await until(() => b.evaluate(() => window.cairnTabs.ackedSoFar().length), (len) => len > ackedAtClose + 50)).toBeGreaterThan(ackedAtClose + 50);
         const reports = await Promise.all([b, c].map((p) => p.evaluate(() => window.cairnTabs.stopLoop())));
         for (const r of reports) expect(r.errors).toEqual([]);
         const roles = await Promise.all([b, c].map((p) => p.evaluate((s) => window.cairnTabs.role(s), store)));

@@ -3,6 +3,7 @@
  * on `window.cairnTest`; the tests call into it with `page.evaluate`.
  */
 import * as cairn from '../../../src/client/index.ts';
+import { appendLoop } from '../../contract/append-loop.ts';
 import { createRpcClient } from '../../../src/protocol/rpc.ts';
 import type { WorkerApi } from '../../../src/protocol/api.ts';
 import { caught, scenarios, type ScenarioName } from '../../contract/scenarios.ts';
@@ -189,20 +190,7 @@ const harness = {
   },
   /** Appends batches in a loop until stopped, reporting each acknowledged batch to `ack`. */
   async appendLoop(name: string, ack: (batch: number) => void) {
-    const store = await cairn.openStore({ name, storage: 'opfs' });
-    for (let batch = 0; ; batch++) {
-      const events = Array.from({ length: 5 }, (_, i) => ({ type: 'Crash', data: { batch, i, pad: 'x'.repeat(200) } }));
-      if (batch % 2 === 0) {
-        await store.append(`crash-${batch % 7}`, events);
-      } else {
-        // Across two streams, all or nothing.
-        await store.appendMany([
-          { stream: `crash-${batch % 7}`, events: events.slice(0, 3) },
-          { stream: `other-${batch % 3}`, events: events.slice(3) },
-        ]);
-      }
-      ack(batch);
-    }
+    return appendLoop(await cairn.openStore({ name, storage: 'opfs' }), ack);
   },
   /** Every event of a store, as [batch, i] pairs, read through the public API. */
   async dump(name: string) {

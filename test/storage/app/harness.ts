@@ -4,6 +4,7 @@
  * into `window.storageTest` with `page.evaluate`.
  */
 import * as cairn from '../../../src/client/index.ts';
+import { appendLoop } from '../../contract/append-loop.ts';
 import { liveScenarios, type LiveScenarioName } from '../../contract/live-scenarios.ts';
 import { caught, scenarios, type ScenarioName } from '../../contract/scenarios.ts';
 import type { ProjectionSetName } from '../../contract/test-projections.ts';
@@ -55,20 +56,7 @@ const harness = {
   },
   /** Appends numbered batches in a loop until the page dies, reporting each acknowledged one to `ack`. */
   async appendLoop(name: string, storage: cairn.StorageOption, ack: (batch: number) => void) {
-    const store = await cairn.openStore({ name, storage });
-    for (let batch = 0; ; batch++) {
-      const events = Array.from({ length: 5 }, (_, i) => ({ type: 'Crash', data: { batch, i, pad: 'x'.repeat(200) } }));
-      if (batch % 2 === 0) {
-        await store.append(`crash-${batch % 7}`, events);
-      } else {
-        // Across two streams, all or nothing.
-        await store.appendMany([
-          { stream: `crash-${batch % 7}`, events: events.slice(0, 3) },
-          { stream: `other-${batch % 3}`, events: events.slice(3) },
-        ]);
-      }
-      ack(batch);
-    }
+    return appendLoop(await cairn.openStore({ name, storage }), ack);
   },
   /** Every event of a store, as [batch, i] pairs, read through the public API. */
   async dump(name: string, storage: cairn.StorageOption) {
