@@ -68,6 +68,7 @@ export class WorkerSession {
       target: () => this.#current?.id,
       waitTimeout: options.config.leaderTimeout,
       waitError: () => new StorageUnavailableError(`This tab's Cairn worker did not come back within ${options.config.leaderTimeout} ms`),
+      batch: true,
     });
     this.#watchPage();
   }

@@ -31,6 +31,11 @@
  *   own is refused (a full origin refuses the big append, not the small ones beside it).
  * - A group whose transaction failed for want of space (QUOTA_EXCEEDED at COMMIT) is run
  *   again the same way, one write per transaction, rather than refused whole.
+ * - Consecutive writes queued with the same `Batcher` run as one step, inside one SAVEPOINT:
+ *   a thousand single-event appends become one INSERT. A step that throws is rolled back and
+ *   its writes run one by one instead, each in its own savepoint as above, so that batching
+ *   never changes an outcome: it is only a faster way to the same one. If the step took the
+ *   transaction with it, the group runs again without batching.
  */
 import type { SqlDriver } from './driver.ts';
 import { isQuotaExceeded, StoreClosedError } from './errors.ts';
@@ -58,8 +63,18 @@ export interface CommitQueueOptions {
   afterCommit?: () => Promise<void> | undefined;
 }
 
+/**
+ * Runs many queued writes of one kind as one step: returns each one's result, in order, or
+ * throws to have them run one by one (with each write's own `run`) instead.
+ */
+export interface Batcher<I = unknown, R = unknown> {
+  run(items: readonly I[]): R[];
+}
+
 interface Job {
   write: boolean;
+  /** A write that can run as one step with its neighbours of the same batcher. */
+  batch?: { by: Batcher; item: unknown };
   /** Runs between transactions, never inside one (a backup must see only committed data). */
   alone?: true;
   run: () => unknown;
@@ -76,7 +91,9 @@ type Attempt =
   /** A job's failure took the transaction with it: that job is refused, the rest run again. */
   | { kind: 'lost'; culprit: number; error: unknown }
   /** BEGIN, a savepoint or COMMIT failed: the group's own failure. */
-  | { kind: 'failed'; error: unknown };
+  | { kind: 'failed'; error: unknown }
+  /** A batched step took the transaction with it: run the group again, one write at a time. */
+  | { kind: 'unbatch' };
 
 /** The ordered request queue of one database connection. */
 export class CommitQueue {
@@ -109,6 +126,15 @@ export class CommitQueue {
   /** Queues a write; `committed` runs with its result once its transaction has committed. */
   write<T>(run: () => T, committed?: (result: T) => void): Promise<T> {
     return this.#enqueue(true, run, committed as ((r: unknown) => void) | undefined);
+  }
+
+  /**
+   * Queues a write that may run in one step with the writes queued next to it with the same
+   * `by`: `by.run` gets their items and answers for all of them; `run` is this write alone,
+   * for when the step cannot be taken.
+   */
+  writeBatched<I, T>(by: Batcher<I, T>, item: I, run: () => T, committed?: (result: T) => void): Promise<T> {
+    return this.#enqueue(true, run, committed as ((r: unknown) => void) | undefined, false, { by: by as Batcher, item });
   }
 
   /** Queues a read behind every request already queued. */
@@ -152,13 +178,14 @@ export class CommitQueue {
   #runGroup(group: Job[]): void {
     let jobs = group;
     let groupRetries = 1;
+    let batching = true;
     for (;;) {
       if (!jobs.some((j) => j.write)) {
         for (const job of jobs) settle(job, this.#attempt(job));
         return;
       }
       const started = performance.now();
-      const attempt = this.#transaction(jobs);
+      const attempt = this.#transaction(jobs, batching);
       if (attempt.kind === 'committed') {
         this.#committed(jobs, attempt.outcomes, started);
         return;
@@ -170,6 +197,10 @@ export class CommitQueue {
         const error = this.#mapError(e);
         for (const job of jobs) job.reject(error);
         return;
+      }
+      if (attempt.kind === 'unbatch') {
+        batching = false;
+        continue;
       }
       if (attempt.kind === 'lost') {
         jobs[attempt.culprit]!.reject(attempt.error);
@@ -223,7 +254,7 @@ export class CommitQueue {
   }
 
   /** One attempt at running `jobs` in one transaction. */
-  #transaction(jobs: readonly Job[]): Attempt {
+  #transaction(jobs: readonly Job[], batching: boolean): Attempt {
     const db = this.#driver;
     const savepoints = jobs.filter((j) => j.write).length > 1;
     const outcomes: Outcome[] = [];
@@ -233,6 +264,15 @@ export class CommitQueue {
       open = true;
       for (let i = 0; i < jobs.length; i++) {
         const job = jobs[i]!;
+        if (batching && job.batch !== undefined) {
+          const step = this.#batch(jobs, i);
+          if (step === 'lost') return { kind: 'unbatch' };
+          if (step !== undefined) {
+            outcomes.push(...step);
+            i += step.length - 1;
+            continue;
+          }
+        }
         if (job.write && savepoints) db.run('SAVEPOINT request');
         const outcome = this.#attempt(job);
         outcomes.push(outcome);
@@ -258,6 +298,33 @@ export class CommitQueue {
       this.#rollback();
       return { kind: 'failed', error: e };
     }
+  }
+
+  /**
+   * Runs the writes from `jobs[from]` on that share its batcher as one step, in a savepoint:
+   * their outcomes, or undefined (rolled back) when the step threw or there is only one of
+   * them, or 'lost' when it took the transaction with it.
+   */
+  #batch(jobs: readonly Job[], from: number): Outcome[] | 'lost' | undefined {
+    const by = jobs[from]!.batch!.by;
+    let to = from + 1;
+    while (to < jobs.length && jobs[to]!.batch?.by === by) to++;
+    if (to - from < 2) return undefined;
+    const items = jobs.slice(from, to).map((j) => j.batch!.item);
+    const db = this.#driver;
+    db.run('SAVEPOINT batch');
+    let values: unknown[];
+    try {
+      values = by.run(items);
+      if (values.length !== items.length) throw new Error(`A batch of ${items.length} answered ${values.length}`);
+    } catch (e) {
+      if (this.#lost(this.#mapError(e))) return 'lost';
+      db.run('ROLLBACK TO batch');
+      db.run('RELEASE batch');
+      return undefined;
+    }
+    db.run('RELEASE batch');
+    return values.map((value) => ({ ok: true, value }));
   }
 
   #finish(jobs: readonly Job[], outcomes: readonly Outcome[]): void {
@@ -287,10 +354,19 @@ export class CommitQueue {
     }
   }
 
-  #enqueue(write: boolean, run: () => unknown, committed: ((r: unknown) => void) | undefined, alone = false): Promise<never> {
+  #enqueue(
+    write: boolean,
+    run: () => unknown,
+    committed: ((r: unknown) => void) | undefined,
+    alone = false,
+    batch?: Job['batch'],
+  ): Promise<never> {
     if (this.#closed) return Promise.reject(new StoreClosedError());
     return new Promise<never>((resolve, reject) => {
-      this.#jobs.push({ write, run, committed, resolve: resolve as (v: unknown) => void, reject, ...(alone ? { alone: true as const } : {}) });
+      const job: Job = { write, run, committed, resolve: resolve as (v: unknown) => void, reject };
+      if (alone) job.alone = true;
+      if (batch !== undefined) job.batch = batch;
+      this.#jobs.push(job);
       if (!this.#scheduled) {
         this.#scheduled = true;
         this.#schedule(() => this.drain());

@@ -30,11 +30,12 @@ import {
   type DeadLetter,
   type DeadLetterInput,
 } from './checkpoints.ts';
-import { CommitQueue } from './commit-queue.ts';
+import { CommitQueue, type Batcher } from './commit-queue.ts';
 import type { QueryOptions, QueryResult, SqlDriver, SqlValue } from './driver.ts';
 import { InternalError, InvalidArgumentError } from './errors.ts';
 import {
   appendEvents,
+  appendEventsBatch,
   headPosition,
   readBatch,
   readEventsById,
@@ -195,6 +196,8 @@ class SqlEngine implements Engine {
   readonly #sync: LocalSync;
   #rebuilding = false;
   readonly #recorder: WriteRecorder | undefined;
+  /** Runs the single appends queued next to each other as one insert (see `#appendAll`). */
+  readonly #appends: Batcher<AppendRequest, Tracked<AppendResult>> = { run: (reqs) => this.#appendAll(reqs) };
   #closed: Promise<void> | undefined;
 
   constructor(driver: SqlDriver, options: EngineOptions) {
@@ -228,16 +231,11 @@ class SqlEngine implements Engine {
   async append(req: AppendRequest, command?: OutboxCommand): Promise<AppendResult> {
     validateEncodedAppend(req, this.#maxEventBytes);
     const origin = validateCommand(command);
-    let queued = false;
-    return this.#write(
-      () => {
-        const result = this.#localWrite([req], origin)[0]!;
-        queued = this.#sync.takeQueued();
-        return result;
-      },
-      (result) => ({ head: result.position, streams: [req.stream], types: req.events.map((e) => e.type), queued }),
-      () => this.#appendTables(),
+    const alone = (): Tracked<AppendResult> => this.#tracked(() => this.#localWrite([req], origin)[0]!, () => this.#appendTables());
+    const done = await this.#queue.writeBatched(this.#appends, req, alone, (d) =>
+      this.#noted({ head: d.value.position, streams: [req.stream], types: req.events.map((e) => e.type) }, d),
     );
+    return done.value;
   }
 
   async appendMany(reqs: AppendRequest[], command?: OutboxCommand): Promise<AppendResult[]> {
@@ -247,14 +245,9 @@ class SqlEngine implements Engine {
     for (const req of reqs) validateEncodedAppend(req, this.#maxEventBytes);
     validateDistinctIds(reqs);
     const origin = validateCommand(command);
-    let queued = false;
     return this.#write(
-      () => {
-        const results = this.#localWrite(reqs, origin);
-        queued = this.#sync.takeQueued();
-        return results;
-      },
-      (results) => ({ ...describeAppends(reqs, results), queued }),
+      () => this.#localWrite(reqs, origin),
+      (results) => describeAppends(reqs, results),
       () => this.#appendTables(),
     );
   }
@@ -447,21 +440,17 @@ class SqlEngine implements Engine {
   async resolveConflict(id: number, resolution: 'rebase' | 'discard'): Promise<AppendResult[]> {
     if (!Number.isSafeInteger(id)) throw new InvalidArgumentError('A conflict id is an integer');
     if (resolution !== 'rebase' && resolution !== 'discard') throw new InvalidArgumentError("A conflict is resolved with 'rebase' or 'discard'");
-    let queued = false;
     const results = await this.#write(
       () => {
-        queued = false;
         const conflict = readConflicts(this.#driver).find((c) => c.id === id);
         if (conflict === undefined) throw new InvalidArgumentError(`There is no conflict ${id}`);
         removeConflict(this.#driver, id);
         if (resolution === 'discard') return [];
         // After the server's events: each stream at its version now.
         const reqs = conflict.appends.map((a) => ({ ...toRequest(a), expectedVersion: streamVersion(this.#driver, a.stream) }));
-        const appended = this.#localWrite(reqs, conflict.command);
-        queued = this.#sync.takeQueued();
-        return appended;
+        return this.#localWrite(reqs, conflict.command);
       },
-      (results) => (results.length === 0 ? { head: headPosition(this.#driver) } : { ...describeAppends([], results), queued }),
+      (results) => (results.length === 0 ? { head: headPosition(this.#driver) } : describeAppends([], results)),
       () => ['cairn_conflicts', ...this.#appendTables()],
     );
     return results;
@@ -477,31 +466,55 @@ class SqlEngine implements Engine {
   }
 
   /** Queues a write; its notice names the tables it touched (or `fallback`'s, if the driver cannot tell). */
-  #write<T>(run: () => T, describe: (result: T) => NoticePart, fallback: () => readonly string[]): Promise<T> {
-    let tables: readonly string[] = [];
-    const tracking = this.#stopTracking !== undefined;
-    const recorder = this.#recorder;
-    return this.#queue.write(
-      () => {
-        if (recorder !== undefined) {
-          const stop = recorder.record();
-          let result: T;
-          try {
-            result = run();
-          } catch (e) {
-            stop(false);
-            throw e;
-          }
-          tables = stop(true);
-          return result;
-        }
-        this.#touched.clear();
-        const result = run();
-        tables = tracking ? [...this.#touched] : fallback();
-        return result;
-      },
-      (result) => this.#notices.note(describe(result), tables),
+  async #write<T>(run: () => T, describe: (result: T) => NoticePart, fallback: () => readonly string[]): Promise<T> {
+    const done = await this.#queue.write(
+      () => this.#tracked(run, fallback),
+      (d) => this.#noted(describe(d.value), d),
     );
+    return done.value;
+  }
+
+  /** Runs a write, noting what its notice will need to say. */
+  #tracked<T>(run: () => T, fallback: () => readonly string[]): Tracked<T> {
+    const recorder = this.#recorder;
+    if (recorder !== undefined) {
+      const stop = recorder.record();
+      let value: T;
+      try {
+        value = run();
+      } catch (e) {
+        stop(false);
+        throw e;
+      }
+      return { value, tables: stop(true), queued: this.#sync.takeQueued() };
+    }
+    this.#touched.clear();
+    const value = run();
+    const tables = this.#stopTracking !== undefined ? [...this.#touched] : fallback();
+    return { value, tables, queued: this.#sync.takeQueued() };
+  }
+
+  /** The notice of a committed write. */
+  #noted(part: NoticePart, done: Tracked<unknown>): void {
+    this.#notices.note(done.queued ? { ...part, queued: true } : part, done.tables);
+  }
+
+  /**
+   * Single appends queued next to each other, as one write: one version read and one insert
+   * for all (`appendEventsBatch`). Where that cannot be, it throws, and the commit queue runs
+   * each append alone, which tells a conflict from a retry and fails only the append at
+   * fault. An append to a synced stream goes alone too: the outbox keeps an undo per write.
+   */
+  #appendAll(reqs: readonly AppendRequest[]): Tracked<AppendResult>[] {
+    if (reqs.some((r) => this.#sync.covers(r.stream))) throw NOT_BATCHED;
+    const done = this.#tracked(() => {
+      const inserted: StoredEvent[][] = [];
+      const results = appendEventsBatch(this.#driver, reqs, this.#now(), inserted);
+      if (results === undefined) throw NOT_BATCHED;
+      this.#projections.apply(inserted.flat());
+      return results;
+    }, () => this.#appendTables());
+    return done.value.map((value) => ({ ...done, value }));
   }
 
   /** One local write: its appends, their projections, and (when it syncs) its place in the outbox. */
@@ -543,6 +556,16 @@ class SqlEngine implements Engine {
     return ['events', 'cairn_projections', ...this.#projections.readyTables()];
   }
 }
+
+/** A write's result, with what its commit notice says: the tables it touched, and whether it queued anything for the server. */
+interface Tracked<T> {
+  value: T;
+  tables: readonly string[];
+  queued: boolean;
+}
+
+/** Thrown by a batch that must run as single writes instead. */
+const NOT_BATCHED = new Error('These appends run one by one');
 
 /** The notice of a local write. */
 function describeAppends(reqs: readonly AppendRequest[], results: readonly AppendResult[]): NoticePart {

@@ -17,6 +17,11 @@
  * - `takePending()` hands the unanswered calls over to be run elsewhere (a follower that has
  *   just become the leader runs them itself).
  * - Pending calls reject when the client is failed (its worker died) or disposed.
+ * - With `batch`, the calls made in one turn of the event loop (before its microtasks run out)
+ *   go as one `{ kind: 'batch', requests }` message, and the server posts the answers settled
+ *   in one turn as one `{ kind: 'replies', replies }`: a thousand appends issued at once cost
+ *   two messages, not two thousand, each a task to dispatch on the other side. The server
+ *   serves batches whatever its client does, and answers one request with one reply.
  */
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.ts';
 import { deserializeError, serializeError, type SerializedError } from './error-codec.ts';
@@ -40,6 +45,18 @@ export interface RpcRequest {
 export type RpcResponse =
   | { kind: 'reply'; id: number; ok: true; result: unknown }
   | { kind: 'reply'; id: number; ok: false; error: SerializedError };
+
+/** Calls made in one turn, in call order. */
+export interface RpcBatch {
+  kind: 'batch';
+  requests: RpcRequest[];
+}
+
+/** Answers settled in one turn. */
+export interface RpcReplies {
+  kind: 'replies';
+  replies: RpcResponse[];
+}
 
 /** A message the server sends unasked. */
 export interface RpcPush {
@@ -71,6 +88,8 @@ export interface RpcClientOptions {
   waitTimeout?: number;
   /** The error of a call that waited too long. */
   waitError?: () => Error;
+  /** Posts the calls made in one turn as one message (the server must be a `serveRpc`). */
+  batch?: boolean;
 }
 
 /** The calling side of an RPC connection. */
@@ -124,6 +143,8 @@ class Calls {
   readonly #target: () => string | undefined;
   readonly #pending = new Map<number, Call>();
   readonly #listener = (event: MessageEvent): void => this.#receive(event.data);
+  /** With `batch`: the requests of this turn, posted together once its microtasks have run. */
+  #outbox: { id: number; call: Call; to: string }[] = [];
   #nextId = 1;
   #failure: Error | undefined;
 
@@ -170,13 +191,21 @@ class Calls {
   }
 
   #receive(data: unknown): void {
-    const msg = data as Partial<RpcResponse | RpcPush> | null;
+    const msg = data as Partial<RpcResponse | RpcPush | RpcReplies> | null;
     if (typeof msg !== 'object' || msg === null) return;
     if (msg.kind === 'push') {
       if (typeof msg.push === 'string') this.#options.onPush?.(msg as RpcPush);
       return;
     }
-    if (msg.kind !== 'reply' || typeof msg.id !== 'number') return;
+    if (msg.kind === 'replies') {
+      if (Array.isArray(msg.replies)) for (const reply of msg.replies) this.#settle(reply as Partial<RpcResponse> | null);
+      return;
+    }
+    this.#settle(msg as Partial<RpcResponse>);
+  }
+
+  #settle(msg: Partial<RpcResponse> | null): void {
+    if (typeof msg !== 'object' || msg === null || msg.kind !== 'reply' || typeof msg.id !== 'number') return;
     const call = this.#pending.get(msg.id);
     if (call === undefined) return;
     this.#pending.delete(msg.id);
@@ -200,14 +229,40 @@ class Calls {
     call.timer = undefined;
     if (call.sentTo === to) return;
     call.sentTo = to;
+    if (this.#options.batch !== true) return this.#post(id, call);
+    if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
+    this.#outbox.push({ id, call, to });
+  }
+
+  /** Posts this turn's requests: those still unanswered and still meant for the current target. */
+  #flush(): void {
+    const to = this.#target();
+    const due = this.#outbox.filter((o) => o.to === to && o.call.sentTo === to && this.#pending.get(o.id) === o.call);
+    this.#outbox = [];
+    if (due.length === 1) return this.#post(due[0]!.id, due[0]!.call);
+    if (due.length === 0) return;
+    const requests = due.map(({ id, call }) => request(id, call));
     try {
-      this.#endpoint.postMessage({ kind: 'request', id, op: call.op, args: call.args } satisfies RpcRequest);
+      this.#endpoint.postMessage({ kind: 'batch', requests } satisfies RpcBatch);
+    } catch {
+      // One of them cannot be cloned (or the channel is closed): each goes alone, so only it fails.
+      for (const { id, call } of due) this.#post(id, call);
+    }
+  }
+
+  #post(id: number, call: Call): void {
+    try {
+      this.#endpoint.postMessage(request(id, call));
     } catch (e) {
       // The arguments cannot be cloned, or the channel is closed.
       this.#pending.delete(id);
       call.reject(e instanceof Error ? new InvalidArgumentError(`The call could not be sent: ${e.message}`, { cause: e }) : e);
     }
   }
+}
+
+function request(id: number, call: Call): RpcRequest {
+  return { kind: 'request', id, op: call.op, args: call.args };
 }
 
 /** Options of `serveRpc`. */
@@ -223,9 +278,8 @@ export interface ServeRpcOptions {
 /** Serves `api`'s methods to RPC clients on `endpoint`; returns a function that stops serving. */
 export function serveRpc(api: object, endpoint: Endpoint, options: ServeRpcOptions = {}): () => void {
   const methods = api as Record<string, unknown>;
-  const reply = options.reply ?? ((_request, response) => endpoint.postMessage(response));
-  const listener = (event: MessageEvent): void => {
-    const msg = event.data as (RpcRequest & Record<string, unknown>) | null;
+  const reply = options.reply ?? batchedReplies(endpoint);
+  const serve = (msg: (RpcRequest & Record<string, unknown>) | null): void => {
     if (typeof msg !== 'object' || msg === null || msg.kind !== 'request') return;
     if (typeof msg.op !== 'string' || typeof msg.id !== 'number') return;
     if (options.accept !== undefined && !options.accept(msg)) return;
@@ -254,8 +308,47 @@ export function serveRpc(api: object, endpoint: Endpoint, options: ServeRpcOptio
       }
     }, fail);
   };
+  const listener = (event: MessageEvent): void => {
+    const msg = event.data as Partial<RpcBatch> | null;
+    if (typeof msg === 'object' && msg !== null && msg.kind === 'batch') {
+      if (Array.isArray(msg.requests)) for (const request of msg.requests) serve(request as RpcRequest & Record<string, unknown>);
+      return;
+    }
+    serve(msg as (RpcRequest & Record<string, unknown>) | null);
+  };
   endpoint.addEventListener('message', listener);
   return () => endpoint.removeEventListener('message', listener);
+}
+
+/**
+ * Posts the answers settled in one turn as one message, once its microtasks have run (a
+ * group commit settles all its calls in one loop). If that message cannot be cloned, each
+ * answer goes alone, and one that cannot be cloned is answered with why instead.
+ */
+function batchedReplies(endpoint: Endpoint): (request: RpcRequest, response: RpcResponse) => void {
+  let due: RpcResponse[] = [];
+  const alone = (response: RpcResponse): void => {
+    try {
+      endpoint.postMessage(response);
+    } catch (e) {
+      if (!response.ok) throw e;
+      endpoint.postMessage({ kind: 'reply', id: response.id, ok: false, error: serializeError(e) } satisfies RpcResponse);
+    }
+  };
+  const flush = (): void => {
+    const replies = due;
+    due = [];
+    if (replies.length === 1) return alone(replies[0]!);
+    try {
+      endpoint.postMessage({ kind: 'replies', replies } satisfies RpcReplies);
+    } catch {
+      for (const response of replies) alone(response);
+    }
+  };
+  return (_request, response) => {
+    if (due.length === 0) queueMicrotask(flush);
+    due.push(response);
+  };
 }
 
 /** Posts a push message to the client. */

@@ -42,11 +42,57 @@ describe('group commit', () => {
     rec.log.length = 0;
   });
 
-  it('commits appends that arrive together in one transaction, one savepoint each', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.append(req(`s-${i % 3}`))));
+  it('runs single appends that arrive together as one insert, in one transaction, at the versions and positions of one by one', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.append(req(`s-${i % 3}`, `E${i}`))));
     expect(results.map((r) => r.position)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results.map((r) => r.version)).toEqual(Array.from({ length: 20 }, (_, i) => Math.floor(i / 3) + 1));
+    expect(rec.log).toEqual(['BEGIN IMMEDIATE', 'SAVEPOINT batch', 'RELEASE batch', 'COMMIT']);
+    const stored = (await engine.read({}, { first: 20 })).events;
+    expect(stored.map((e) => [e.stream, e.version, e.position, e.type, e.id])).toEqual(
+      results.map((r, i) => [r.stream, r.version, r.position, `E${i}`, r.ids[0]]),
+    );
+    expect((await engine.readStream('s-1')).map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('runs a batch that cannot go as one insert one by one: a retry replays, a reused id and a conflict fail alone', async () => {
+    const first = req('a');
+    const original = await engine.append(first);
+    rec.log.length = 0;
+    const reused = req('c');
+    const taken = { ...req('d'), events: [{ ...req('d').events[0]!, id: reused.events[0]!.id }] };
+    const outcomes = await Promise.allSettled([
+      engine.append(req('b')),
+      engine.append(first),
+      engine.append(reused),
+      engine.append(taken),
+      engine.append(req('a', 'E', { expectedVersion: 'no_stream' })),
+      engine.append(req('b')),
+    ]);
+    const codes = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.version : (o.reason as { code: string }).code));
+    expect(codes).toEqual([1, 1, 1, 'DUPLICATE_EVENT_ID', 'VERSION_CONFLICT', 2]);
+    expect((outcomes[1] as PromiseFulfilledResult<unknown>).value).toEqual(original);
+    expect(rec.log.slice(0, 3)).toEqual(['BEGIN IMMEDIATE', 'SAVEPOINT batch', 'ROLLBACK TO batch']);
     expect(rec.log.filter((s) => s === 'COMMIT')).toHaveLength(1);
-    expect(rec.log.filter((s) => s === 'SAVEPOINT request')).toHaveLength(20);
+    const page = await engine.read({}, { first: 10 });
+    expect(page.events.map((e) => `${e.stream}@${e.version}`)).toEqual(['a@1', 'b@1', 'c@1', 'b@2']);
+  });
+
+  it('runs a group again one write at a time when its batch took the transaction with it', async () => {
+    const inner = rec.driver.run;
+    let failures = 1;
+    rec.driver.run = (sql, params) => {
+      if (failures > 0 && sql.includes('json_each(?2)')) {
+        failures--;
+        inner('ROLLBACK');
+        throw new SqlError('IOERR_WRITE', 'disk I/O error');
+      }
+      return inner(sql, params);
+    };
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => engine.append(req(`s-${i}`))));
+    expect(results.map((r) => r.position)).toEqual([1, 2, 3, 4, 5]);
+    expect(rec.log.filter((s) => s === 'BEGIN IMMEDIATE')).toHaveLength(2);
+    expect(rec.log.filter((s) => s === 'SAVEPOINT request')).toHaveLength(5);
+    expect(await engine.head()).toBe(5);
   });
 
   it('rolls back a failing request alone; the rest of the group commits', async () => {

@@ -175,4 +175,70 @@ describe('rpc', () => {
     expect(await got).toEqual({ kind: 'push', push: 'commit', data: { head: 7 } });
     close();
   });
+
+  /** Counts the messages that arrive at `end`. */
+  function counted(end: Endpoint): { count: () => number } {
+    let n = 0;
+    end.addEventListener('message', () => void n++);
+    return { count: () => n };
+  }
+
+  it('with batch, sends the calls of one turn as one message and gets their answers as one, each settled as its own', async () => {
+    const [a, b, close] = pair();
+    const toServer = counted(a);
+    const toClient = counted(b);
+    const order: number[] = [];
+    serveRpc({ ...api, note: (i: number) => (order.push(i), i * 2) }, a);
+    const { remote } = createRpcClient<typeof api & { note(i: number): number }>(b, { batch: true });
+    const calls = Array.from({ length: 100 }, (_, i) => remote.note(i));
+    const conflict = remote.conflict().catch((e: unknown) => e);
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
+    expect(await conflict).toBeInstanceOf(VersionConflictError);
+    expect(order).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(toServer.count()).toBe(1);
+    expect(toClient.count()).toBe(1);
+    // The next turn is a message of its own.
+    expect(await remote.add(1, 2)).toBe(3);
+    expect(toServer.count()).toBe(2);
+    close();
+  });
+
+  it('with batch, a call whose arguments cannot be cloned fails alone, and an answer that cannot be cloned fails its call alone', async () => {
+    const [a, b, close] = pair();
+    serveRpc({ ...api, bad: () => ({ f: () => 1 }) }, a);
+    const { remote } = createRpcClient<typeof api & { bad(): unknown; add(a: unknown, b: number): number }>(b, { batch: true });
+    const results = await Promise.allSettled([remote.add(1, 1), remote.add(() => 1, 1), remote.bad(), remote.add(2, 2)]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as CairnError).code))).toEqual([2, 'INVALID_ARGUMENT', 'INTERNAL', 4]);
+    close();
+  });
+
+  it('with batch, a call re-sent to a new target before its turn ended goes once, to the new one', async () => {
+    const [a, b, close] = pair();
+    const seen: string[] = [];
+    serveRpc({ echo: (x: string) => (seen.push(x), x) }, a);
+    let target = 'L1';
+    const client = createRpcClient<{ echo(x: string): string }>(b, { target: () => target, batch: true });
+    const calls = [client.remote.echo('1'), client.remote.echo('2')];
+    target = 'L2';
+    client.resend();
+    expect(await Promise.all(calls)).toEqual(['1', '2']);
+    expect(seen).toEqual(['1', '2']);
+    close();
+  });
+
+  it('serves a batch from any client, and ignores what in it is not a request', async () => {
+    const [a, b, close] = pair();
+    serveRpc(api, a);
+    const answers: unknown[] = [];
+    b.addEventListener('message', (event) => answers.push(event.data));
+    b.postMessage({ kind: 'batch', requests: [{ kind: 'request', id: 1, op: 'add', args: [1, 2] }, null, 7, { kind: 'request', id: 2, op: 'nope', args: [] }] });
+    b.postMessage({ kind: 'batch', requests: 'not a list' });
+    await new Promise((r) => setTimeout(r, 50));
+    const replies = answers.flatMap((m) => ((m as { kind: string }).kind === 'replies' ? (m as { replies: unknown[] }).replies : [m]));
+    expect(replies).toMatchObject([
+      { kind: 'reply', id: 1, ok: true, result: 3 },
+      { kind: 'reply', id: 2, ok: false, error: { code: 'INVALID_ARGUMENT' } },
+    ]);
+    close();
+  });
 });
