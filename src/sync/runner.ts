@@ -15,10 +15,16 @@
  *   `error` with UNAUTHORIZED, and it is not retried until a new token is given
  *   (`setToken`), since the same token would be refused again. Other refusals are `error`,
  *   retried with backoff.
+ * - A write the server will never take does not hold up the writes behind it. When the
+ *   server refuses a whole push for what it carries (a stream this device may not write, a
+ *   body past its limit, an event it finds invalid), the push is split in halves until the
+ *   write at fault goes alone; refused alone, it becomes a conflict (`rejected: CODE: why`)
+ *   for the app to discard or rebase, and the outbox goes on. A write too large for any
+ *   push is refused so without being sent.
  * - Retries are safe: a push is idempotent by event id on the server, and the pull cursor
  *   moves in the same transaction as the events it covers.
  */
-import { UnauthorizedError, isCairnError, isUnauthorized, messageOf, type CairnError } from '../core/errors.ts';
+import { ErrorCode, UnauthorizedError, isCairnError, isUnauthorized, messageOf, type CairnError } from '../core/errors.ts';
 import type { RemoteEvent } from '../core/event-log.ts';
 import type { CommitNotice } from '../core/notices.ts';
 import type { PullOutcome } from '../core/reconcile.ts';
@@ -26,7 +32,7 @@ import type { OutboxAppend, Refusal, SyncLocalState } from '../core/sync-log.ts'
 import type { SyncFilter } from '../core/types.ts';
 import { backoff, sleep } from '../core/time.ts';
 import type { SyncStatus } from '../protocol/api.ts';
-import { DEFAULT_MAX_BODY_BYTES, MAX_PUSH_EVENTS, type PushBatch, type PushBatchResult, type ServerEvent } from './protocol.ts';
+import { DEFAULT_MAX_BODY_BYTES, MAX_PUSH_EVENTS, type PushBatch, type PushBatchResult, type PushResponse, type ServerEvent } from './protocol.ts';
 import { SyncTransport } from './transport.ts';
 
 /** What the runner needs of the engine. */
@@ -275,12 +281,33 @@ export class SyncRunner {
   /** Pushes the outbox, oldest first; true if anything was pushed. */
   async #pushAll(): Promise<boolean> {
     let pushed = false;
+    // Entries per push: halved while the server refuses pushes whole, to find the write at fault.
+    let most = Number.POSITIVE_INFINITY;
     for (;;) {
       const entries = await this.#engine.outbox(PUSH_ENTRIES);
       if (entries.length === 0) return pushed;
-      const chunk = this.#fit(entries);
-      const batches: PushBatch[] = chunk.map((e) => ({ appends: e.appends }));
-      const response = await this.#transport.push({ client: this.#client, batches });
+      const chunk = this.#fit(entries).slice(0, most);
+      const lone = chunk.length === 1 ? chunk[0]! : undefined;
+      const oversize = lone === undefined ? undefined : this.#oversize(lone.appends);
+      if (lone !== undefined && oversize !== undefined) {
+        await this.#engine.outboxPushed([{ seq: lone.seq, refusal: oversize }]);
+        pushed = true;
+        continue;
+      }
+      let response: PushResponse;
+      try {
+        response = await this.#transport.push({ client: this.#client, batches: chunk.map((e): PushBatch => ({ appends: e.appends })) });
+      } catch (e) {
+        if (!refusesContent(e)) throw e;
+        if (lone === undefined) {
+          most = Math.ceil(chunk.length / 2);
+          continue;
+        }
+        await this.#engine.outboxPushed([{ seq: lone.seq, refusal: { kind: 'rejected', code: e.code, message: e.message } }]);
+        pushed = true;
+        most = Number.POSITIVE_INFINITY;
+        continue;
+      }
       await this.#engine.outboxPushed(chunk.map((e, i) => ({ seq: e.seq, refusal: refusalOf(response.results[i]!) })));
       pushed = true;
     }
@@ -288,7 +315,7 @@ export class SyncRunner {
 
   /** The first entries whose push fits the server's body and event limits (at least one). */
   #fit<T extends { appends: OutboxAppend[] }>(entries: readonly T[]): T[] {
-    const limit = (this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) * 0.9;
+    const limit = this.#maxBodyBytes() * 0.9;
     let size = 200;
     let events = 0;
     const out: T[] = [];
@@ -299,6 +326,25 @@ export class SyncRunner {
       out.push(e);
     }
     return out;
+  }
+
+  /** Why one write cannot be pushed at all (its push would be past the server's body limit), or undefined. */
+  #oversize(appends: OutboxAppend[]): Refusal | undefined {
+    const limit = this.#maxBodyBytes();
+    const text = JSON.stringify({ client: this.#client, batches: [{ appends }] });
+    // Cheap bounds first: a UTF-8 byte per UTF-16 unit at least, three at most.
+    if (text.length * 3 <= limit) return undefined;
+    const bytes = text.length > limit ? text.length : new TextEncoder().encode(text).length;
+    if (bytes <= limit) return undefined;
+    return {
+      kind: 'rejected',
+      code: ErrorCode.SYNC_REJECTED,
+      message: `This write is ${bytes} bytes as a push, more than the sync server takes in one (${limit}); it was not sent`,
+    };
+  }
+
+  #maxBodyBytes(): number {
+    return this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
 
   /** Opens the live stream and pokes on each poke; reconnects with backoff for as long as the runner runs. */
@@ -324,6 +370,16 @@ export class SyncRunner {
     this.#status = next;
     this.#hooks.status(next);
   }
+}
+
+/**
+ * True for a push refused whole for what it carries, which sending it again would not
+ * change: a stream the device may not write, a body past the server's limit, an event or
+ * stream the server finds invalid. Not for the push's framing (INVALID_ARGUMENT), which
+ * every push would share.
+ */
+function refusesContent(e: unknown): e is CairnError {
+  return isCairnError(e) && (e.code === ErrorCode.SYNC_REJECTED || e.code === ErrorCode.INVALID_EVENT || e.code === ErrorCode.INVALID_STREAM);
 }
 
 /** What the engine records of a batch's result. */

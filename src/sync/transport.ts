@@ -3,9 +3,10 @@
  * stream, with `fetch`, so that the `Authorization` header works everywhere (a page, a
  * worker, Node). Every answer is validated as the server's requests are; every failure is a
  * CairnError: the server's own error body rebuilt as its class (UNAUTHORIZED, SYNC_REJECTED,
- * INVALID_…), and a server out of reach (or answering nonsense) SYNC_UNAVAILABLE.
+ * INVALID_…), a body past the server's limit (413) SYNC_REJECTED, and a server out of reach
+ * (or answering nonsense) SYNC_UNAVAILABLE.
  */
-import { SyncUnavailableError, UnauthorizedError, messageOf, type CairnError } from '../core/errors.ts';
+import { SyncRejectedError, SyncUnavailableError, UnauthorizedError, messageOf, type CairnError } from '../core/errors.ts';
 import { deserializeError } from '../protocol/error-codec.ts';
 import {
   SYNC_PATHS,
@@ -110,6 +111,16 @@ async function refusal(response: Response): Promise<CairnError> {
     body = await response.json();
   } catch {
     body = undefined;
+  }
+  // Past the server's body limit: a refusal of what this push carries (the runner splits it).
+  if (response.status === 413) {
+    let why = `${response.status} ${response.statusText}`;
+    try {
+      why = parseErrorBody(body).message;
+    } catch {
+      // No error body (a proxy's answer): the status says it.
+    }
+    return new SyncRejectedError(`The sync server refused the push as too large: ${why}`);
   }
   try {
     return deserializeError(parseErrorBody(body));

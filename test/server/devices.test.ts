@@ -239,6 +239,65 @@ describe('devices syncing through the server', () => {
     expect(a.store.sync.status.pending).toBe(0);
   });
 
+  it('turns a write to a stream the device may not write into a conflict, and pushes the writes around it', async () => {
+    const guarded = await startServer({
+      database: await createDatabase(),
+      authorize: async (request) => (request.token === TOKEN ? { tenant: 'shop', canWrite: (stream) => !stream.startsWith('locked-') } : null),
+    });
+    try {
+      const a = await Device.create(fresh('a'), { sync: { url: guarded.url } });
+      const b = await Device.create(fresh('b'), { sync: { url: guarded.url } });
+      const s = fresh('cart');
+      const locked = fresh('locked-cart');
+      a.online = false;
+      await a.store.append(`${s}-1`, [{ type: 'ItemAdded', data: 'before' }]);
+      await a.store.append(locked, [{ type: 'ItemAdded', data: 'refused' }]);
+      for (let i = 2; i <= 6; i++) await a.store.append(`${s}-${i}`, [{ type: 'ItemAdded', data: `after ${i}` }]);
+      const announced = new Promise<unknown[]>((resolve) => a.store.sync.onConflict(resolve));
+      a.online = true;
+      await a.store.sync.now();
+      expect(a.store.sync.status).toMatchObject({ state: 'idle', pending: 0 });
+      const [conflict, ...more] = await a.store.sync.conflicts();
+      expect(more).toEqual([]);
+      expect(await announced).toHaveLength(1);
+      expect(conflict).toMatchObject({ stream: locked });
+      expect(conflict!.reason).toMatch(new RegExp(`^rejected: SYNC_REJECTED: You may not write to stream "${locked}"`));
+      expect(conflict!.events.map((e) => e.data)).toEqual(['refused']);
+      expect(await a.store.readStream(locked)).toEqual([]);
+      await b.store.sync.now();
+      const seen = (await b.log()).filter((r) => r[0].startsWith(s) || r[0] === locked).map((r) => r[3]);
+      expect(seen).toEqual(['before', 'after 2', 'after 3', 'after 4', 'after 5', 'after 6']);
+      await a.store.sync.resolve(conflict!.id, 'discard');
+      await a.store.sync.now();
+      expect(await a.log()).toEqual(await b.log());
+    } finally {
+      await guarded.server.close();
+    }
+  });
+
+  it('refuses a write too large for any push without sending it, as a conflict, and pushes the writes around it', async () => {
+    const a = await Device.create(fresh('a'));
+    const b = await Device.create(fresh('b'));
+    const s = fresh('cart');
+    const big = fresh('big');
+    a.online = false;
+    await a.store.append(`${s}-1`, [{ type: 'ItemAdded', data: 'before' }]);
+    // Nine events of ~950 kB in one call: each is within maxEventBytes, together past the server's 8 MiB body limit.
+    const blob = 'x'.repeat(950_000);
+    await a.store.appendMany([{ stream: big, events: Array.from({ length: 9 }, (_, i) => ({ type: 'Blob', data: { i, blob } })) }]);
+    await a.store.append(`${s}-2`, [{ type: 'ItemAdded', data: 'after' }]);
+    a.online = true;
+    await a.store.sync.now();
+    expect(a.store.sync.status).toMatchObject({ state: 'idle', pending: 0 });
+    const [conflict, ...more] = await a.store.sync.conflicts();
+    expect(more).toEqual([]);
+    expect(conflict).toMatchObject({ stream: big });
+    expect(conflict!.reason).toMatch(/^rejected: SYNC_REJECTED: This write is \d+ bytes as a push, more than the sync server takes in one \(8388608\)/);
+    expect(conflict!.events).toHaveLength(9);
+    await b.store.sync.now();
+    expect((await b.log()).filter((r) => r[0].startsWith(s) || r[0] === big).map((r) => r[3])).toEqual(['before', 'after']);
+  }, 60_000);
+
   it('decides a refused aggregate command again on the server state, when the aggregate asks to', async () => {
     const a = await Device.create(fresh('a'));
     const b = await Device.create(fresh('b'));
