@@ -6,7 +6,8 @@
  *   `store.close()` called in it) to the moment a follower's append, sent once the leader
  *   is gone, is acknowledged by the new leader. Both ends read the same wall clock.
  * - Forwarding cost: sequential appends (strict durability) and `head()` reads, timed in
- *   the leader's tab and in a follower's tab, in alternating blocks.
+ *   the leader's tab and in a follower's tab, in alternating blocks; and bursts of 1,000
+ *   single appends issued at once, in either tab.
  *
  * Options: `--rounds N` (handover rounds per way of ending the leader, default 7),
  * `--calls N` (timed calls per block, default 200).
@@ -77,6 +78,15 @@ try {
     }
   }
 
+  const bursts: Record<string, number[]> = {};
+  await leader.evaluate((s) => window.cairnTabs.timeBurst(s, 200), store);
+  await follower.evaluate((s) => window.cairnTabs.timeBurst(s, 200), store);
+  for (let block = 0; block < 5; block++) {
+    for (const [who, page] of [['leader', leader], ['follower', follower]] as const) {
+      (bursts[`${who} tab`] ??= []).push(await page.evaluate((s) => window.cairnTabs.timeBurst(s, 1000), store));
+    }
+  }
+
   console.log(`\nHandover (leader gone → first follower append served by the new leader), ${rounds} rounds each:`);
   for (const [way, ms] of Object.entries(handover)) {
     console.log(`  ${way.padEnd(18)} median ${median(ms).toFixed(0)} ms   (min ${Math.min(...ms)}, max ${Math.max(...ms)})`);
@@ -88,6 +98,11 @@ try {
   for (const op of ['append', 'head']) {
     const added = median(timed[`${op}, follower tab`]!) - median(timed[`${op}, leader tab`]!);
     console.log(`  ${op}: a follower adds ${added.toFixed(3)} ms at the median`);
+  }
+  console.log('\n1,000 single appends issued at once over 100 streams, 5 bursts each:');
+  for (const [who, ms] of Object.entries(bursts)) {
+    const rates = ms.map((m) => (1000 / m) * 1000);
+    console.log(`  ${who.padEnd(13)} median ${median(rates).toFixed(0)} events/s   (min ${Math.min(...rates).toFixed(0)}, max ${Math.max(...rates).toFixed(0)})`);
   }
 } finally {
   await chrome.close();

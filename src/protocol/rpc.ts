@@ -278,7 +278,11 @@ export interface ServeRpcOptions {
 /** Serves `api`'s methods to RPC clients on `endpoint`; returns a function that stops serving. */
 export function serveRpc(api: object, endpoint: Endpoint, options: ServeRpcOptions = {}): () => void {
   const methods = api as Record<string, unknown>;
-  const reply = options.reply ?? batchedReplies(endpoint);
+  let reply = options.reply;
+  if (reply === undefined) {
+    const post = replyInBatches((message) => endpoint.postMessage(message));
+    reply = (_request, response) => post(response);
+  }
   const serve = (msg: (RpcRequest & Record<string, unknown>) | null): void => {
     if (typeof msg !== 'object' || msg === null || msg.kind !== 'request') return;
     if (typeof msg.op !== 'string' || typeof msg.id !== 'number') return;
@@ -321,18 +325,19 @@ export function serveRpc(api: object, endpoint: Endpoint, options: ServeRpcOptio
 }
 
 /**
- * Posts the answers settled in one turn as one message, once its microtasks have run (a
- * group commit settles all its calls in one loop). If that message cannot be cloned, each
- * answer goes alone, and one that cannot be cloned is answered with why instead.
+ * Posts the answers settled in one turn as one message (with `post`, which throws if it
+ * cannot clone it), once its microtasks have run: a group commit settles all its calls in
+ * one loop. If that message cannot be cloned, each answer goes alone, and one that cannot
+ * be cloned is answered with why instead.
  */
-function batchedReplies(endpoint: Endpoint): (request: RpcRequest, response: RpcResponse) => void {
+export function replyInBatches(post: (message: RpcResponse | RpcReplies) => void): (response: RpcResponse) => void {
   let due: RpcResponse[] = [];
   const alone = (response: RpcResponse): void => {
     try {
-      endpoint.postMessage(response);
+      post(response);
     } catch (e) {
       if (!response.ok) throw e;
-      endpoint.postMessage({ kind: 'reply', id: response.id, ok: false, error: serializeError(e) } satisfies RpcResponse);
+      post({ kind: 'reply', id: response.id, ok: false, error: serializeError(e) });
     }
   };
   const flush = (): void => {
@@ -340,12 +345,12 @@ function batchedReplies(endpoint: Endpoint): (request: RpcRequest, response: Rpc
     due = [];
     if (replies.length === 1) return alone(replies[0]!);
     try {
-      endpoint.postMessage({ kind: 'replies', replies } satisfies RpcReplies);
+      post({ kind: 'replies', replies });
     } catch {
       for (const response of replies) alone(response);
     }
   };
-  return (_request, response) => {
+  return (response) => {
     if (due.length === 0) queueMicrotask(flush);
     due.push(response);
   };

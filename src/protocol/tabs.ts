@@ -14,7 +14,7 @@
  * The lock names live here too, since every worker must agree on them.
  */
 import type { StorageKind } from '../core/types.ts';
-import type { RpcPush, RpcRequest, RpcResponse } from './rpc.ts';
+import type { RpcBatch, RpcPush, RpcReplies, RpcRequest, RpcResponse } from './rpc.ts';
 
 /** A worker that has just started asks the leader to make itself known. */
 export interface HelloMessage {
@@ -36,6 +36,12 @@ export type ForwardedRequest = RpcRequest & { from: string; to: string };
 /** The leader's answer, posted to the asking worker's inbox: an RPC reply, addressed. */
 export type ForwardedReply = RpcResponse & { to: string };
 
+/** A follower's calls of one turn, in one message to the leader's inbox. */
+export type ForwardedBatch = RpcBatch & { from: string; to: string };
+
+/** The leader's answers of one turn to one worker, in one message to its inbox. */
+export type ForwardedReplies = RpcReplies & { to: string };
+
 /** A push the leader publishes to every tab. */
 export type PushRelay = RpcPush;
 
@@ -46,7 +52,7 @@ export interface ByeMessage {
 }
 
 /** Any message between the workers of a store. */
-export type TabMessage = HelloMessage | LeaderMessage | ForwardedRequest | ForwardedReply | PushRelay | ByeMessage;
+export type TabMessage = HelloMessage | LeaderMessage | ForwardedRequest | ForwardedBatch | ForwardedReply | ForwardedReplies | PushRelay | ByeMessage;
 
 /** The Web Lock whose holder leads the store. */
 export function storeLockName(store: string): string {
@@ -93,6 +99,11 @@ export function parseTabMessage(data: unknown): TabMessage | undefined {
     case 'request':
       // Arguments that are not a list are the RPC server's to refuse, with an answer.
       return str('from') && str('to') && str('op') && typeof m.id === 'number' ? (data as ForwardedRequest) : undefined;
+    case 'batch':
+      // Each request in it is the RPC server's to check, as a lone one is.
+      return str('from') && str('to') && Array.isArray(m.requests) ? (data as ForwardedBatch) : undefined;
+    case 'replies':
+      return str('to') && Array.isArray(m.replies) ? (data as ForwardedReplies) : undefined;
     case 'reply':
       return str('to') && typeof m.id === 'number' && typeof m.ok === 'boolean' && (m.ok || typeof m.error === 'object')
         ? (data as ForwardedReply)

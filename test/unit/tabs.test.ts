@@ -12,6 +12,7 @@ import {
   leaderLockName,
   storeChannelName,
   storeLockName,
+  type ForwardedBatch,
   type ForwardedRequest,
   type TabMessage,
 } from '../../src/protocol/tabs.ts';
@@ -109,6 +110,54 @@ async function handLeader(store: string, id: string) {
 }
 
 describe('tabs: election and forwarding', () => {
+  it("sends a follower's calls of one turn as one message, and takes the answers of one turn as one", async () => {
+    const store = setup();
+    await origin.hold('test', storeLockName(store));
+    const f = worker(store, 'F');
+    const hand = await handLeader(store, 'L');
+    expect((await f.tabs.ready).role).toBe('follower');
+    const calls = Array.from({ length: 50 }, (_, i) => f.tabs.call('readStream', [`s-${i}`]));
+    const batch = (await hand.inbox.next()) as ForwardedBatch;
+    expect(batch).toMatchObject({ kind: 'batch', from: 'F', to: 'L' });
+    expect(batch.requests.map((r) => r.args[0])).toEqual(Array.from({ length: 50 }, (_, i) => `s-${i}`));
+    const replies = batch.requests.map((r) => ({ kind: 'reply' as const, id: r.id, ok: true as const, result: `got ${String(r.args[0])}` }));
+    origin.channel('L', inboxChannelName(store, 'F')).postMessage({ kind: 'replies', to: 'F', replies } satisfies TabMessage);
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 50 }, (_, i) => `got s-${i}`));
+    expect(hand.inbox.all).toHaveLength(1);
+  });
+
+  it("answers a follower's batch as one message to its inbox, each request checked alone", async () => {
+    const store = setup();
+    // Answers at once, so the answers of one batch settle in one turn, as a group commit's do.
+    const instant = (id: string): LeaderServer => ({
+      storage: 'memory',
+      call: (op: EngineOp, args: unknown[]) => Promise.resolve(`${id}:${op}:${String(args[0])}`),
+      head: async () => 0,
+      close: async () => {},
+    });
+    const leader = worker(store, 'W', instant);
+    expect((await leader.tabs.ready).role).toBe('leader');
+    const inbox = origin.channel('R', inboxChannelName(store, 'R')).collect();
+    const requests = [
+      { kind: 'request', id: 1, op: 'readStream', args: ['a'] },
+      { kind: 'request', id: 2, op: 'close', args: [] },
+      'junk',
+      { kind: 'request', id: 3, op: 'head', args: [] },
+      { kind: 'request', id: 4, op: 'readStream', args: ['b'] },
+    ];
+    origin.channel('R', inboxChannelName(store, 'W')).postMessage({ kind: 'batch', from: 'R', to: 'W', requests });
+    const answer = (await inbox.next()) as { kind: string; to: string; replies: { id: number; ok: boolean; result?: unknown; error?: { code: string } }[] };
+    expect(answer).toMatchObject({ kind: 'replies', to: 'R' });
+    expect(answer.replies.map((r) => [r.id, r.ok ? r.result : r.error!.code])).toEqual([
+      [1, 'W:readStream:a'],
+      [2, 'INVALID_ARGUMENT'],
+      [3, 'W:head:undefined'],
+      [4, 'W:readStream:b'],
+    ]);
+    await sleep(20);
+    expect(inbox.all).toHaveLength(1);
+  });
+
   it('re-sends a call whose leader died holding it; a late answer from the old leader is dropped', async () => {
     const store = setup();
     // The test holds the store's lock, so the follower can never promote itself here.

@@ -7,10 +7,12 @@
  *   sending, so a re-sent append that had committed replays its first result.
  * - `serveFollowers`: a leader answers the engine's and sync's operations (nothing else) that reach
  *   its inbox, while it is still serving, each answer posted to the asking worker's inbox.
+ * - Both batch as the page and its worker do: a follower's calls of one turn go as one
+ *   message, and the answers one turn settles for one worker come back as one.
  */
 import { ROUTED_OPS, type RoutedOp } from '../../src/protocol/api.ts';
-import { createRpcClient, serveRpc, type Endpoint, type RpcClient } from '../../src/protocol/rpc.ts';
-import type { ForwardedReply, ForwardedRequest } from '../../src/protocol/tabs.ts';
+import { createRpcClient, replyInBatches, serveRpc, type Endpoint, type RpcClient, type RpcResponse } from '../../src/protocol/rpc.ts';
+import type { ForwardedBatch, ForwardedReplies, ForwardedReply, ForwardedRequest } from '../../src/protocol/tabs.ts';
 import type { TabChannels } from './channels.ts';
 
 /** The engine's operations, as a follower sees them across the tabs. */
@@ -23,17 +25,17 @@ export function leaderLink(
   leader: () => string | undefined,
   waitTimeout: number,
   waitError: () => Error,
-): { client: RpcClient<EngineCalls>; deliver(reply: ForwardedReply): void } {
+): { client: RpcClient<EngineCalls>; deliver(reply: ForwardedReply | ForwardedReplies): void } {
   const listeners = new Set<(event: MessageEvent) => void>();
   const endpoint: Endpoint = {
     postMessage(message) {
       const to = leader();
-      if (to !== undefined) channels.send(to, { ...(message as ForwardedRequest), from: self, to });
+      if (to !== undefined) channels.send(to, { ...(message as ForwardedRequest | ForwardedBatch), from: self, to });
     },
     addEventListener: (_type, listener) => void listeners.add(listener),
     removeEventListener: (_type, listener) => void listeners.delete(listener),
   };
-  const client = createRpcClient<EngineCalls>(endpoint, { target: leader, waitTimeout, waitError });
+  const client = createRpcClient<EngineCalls>(endpoint, { target: leader, waitTimeout, waitError, batch: true });
   return {
     client,
     deliver(reply) {
@@ -48,7 +50,7 @@ export function serveFollowers(
   channels: TabChannels,
   serving: () => boolean,
   run: (op: RoutedOp, args: unknown[]) => Promise<unknown>,
-): (request: ForwardedRequest) => void {
+): (request: ForwardedRequest | ForwardedBatch) => void {
   const listeners = new Set<(event: MessageEvent) => void>();
   const endpoint: Endpoint = {
     postMessage: () => {},
@@ -60,13 +62,22 @@ export function serveFollowers(
     ops: ROUTED_OPS,
     // Not serving (stepping down): no answer, so the follower re-sends the call to the next leader.
     accept: () => serving(),
-    reply: (request, response) => {
-      const to = (request as unknown as ForwardedRequest).from;
-      channels.send(to, { ...response, to });
-    },
+    reply: (request, response) => answer((request as unknown as ForwardedRequest).from, response),
   });
-  return (request) => {
-    const event = { data: request } as MessageEvent;
+  // One batcher per asking worker: its answers of one turn go to its inbox as one message.
+  const batchers = new Map<string, (response: RpcResponse) => void>();
+  const answer = (to: string, response: RpcResponse): void => {
+    let post = batchers.get(to);
+    if (post === undefined) {
+      post = replyInBatches((message) => channels.send(to, { ...message, to }));
+      batchers.set(to, post);
+    }
+    post(response);
+  };
+  return (message) => {
+    // The requests of a batch carry no address of their own: each answer goes to the batch's sender.
+    const data = message.kind === 'batch' ? { ...message, requests: message.requests.map((r) => ({ ...r, from: message.from })) } : message;
+    const event = { data } as MessageEvent;
     for (const listener of listeners) listener(event);
   };
 }

@@ -38,6 +38,7 @@ import {
   leaderLockName,
   parseTabMessage,
   workerLockName,
+  type ForwardedReplies,
   type ForwardedReply,
   type LeaderMessage,
 } from '../../src/protocol/tabs.ts';
@@ -102,7 +103,7 @@ class Membership implements Tabs {
   readonly #channels: TabChannels;
   readonly #election: Election;
   readonly #link: RpcClient<EngineCalls>;
-  readonly #deliver: (reply: ForwardedReply) => void;
+  readonly #deliver: (reply: ForwardedReply | ForwardedReplies) => void;
   readonly #serve: ReturnType<typeof serveFollowers>;
   readonly #ready: Readiness;
   readonly #inflight = new Set<Promise<unknown>>();
@@ -237,9 +238,11 @@ class Membership implements Tabs {
         if (m.leader !== this.#self && this.#server === undefined) this.#learnLeader(m);
         return;
       case 'request':
+      case 'batch':
         if (fromInbox && m.to === this.#self) this.#serve(m);
         return;
       case 'reply':
+      case 'replies':
         if (fromInbox && m.to === this.#self) this.#deliver(m);
         return;
       case 'push':

@@ -216,6 +216,13 @@ const tabs = {
     }
     return out;
   },
+  /** Issues `count` single appends at once over 100 streams; resolves with the ms until all were acknowledged. */
+  async timeBurst(name: string, count: number): Promise<number> {
+    const store = storeOf(name);
+    const t = performance.now();
+    await Promise.all(Array.from({ length: count }, (_, i) => store.append(`burst-${i % 100}`, [{ type: 'Burst', data: { i } }])));
+    return performance.now() - t;
+  },
   /** One append; resolves with the wall-clock time it was acknowledged. */
   async appendAt(name: string): Promise<number> {
     await storeOf(name).append('timed-1', [{ type: 'Timed' }]);
