@@ -64,15 +64,16 @@ export function serveFollowers(
     accept: () => serving(),
     reply: (request, response) => answer((request as unknown as ForwardedRequest).from, response),
   });
-  // One batcher per asking worker: its answers of one turn go to its inbox as one message.
+  // One batcher per asking worker and turn: its answers of one turn go to its inbox as one
+  // message. Each is dropped once its turn is over, so a follower that is gone leaves nothing.
   const batchers = new Map<string, (response: RpcResponse) => void>();
   const answer = (to: string, response: RpcResponse): void => {
-    let post = batchers.get(to);
-    if (post === undefined) {
-      post = replyInBatches((message) => channels.send(to, { ...message, to }));
-      batchers.set(to, post);
-    }
-    post(response);
+    const post = batchers.get(to);
+    if (post !== undefined) return post(response);
+    const fresh = replyInBatches((message) => channels.send(to, { ...message, to }));
+    batchers.set(to, fresh);
+    fresh(response);
+    queueMicrotask(() => batchers.delete(to));
   };
   return (message) => {
     // The requests of a batch carry no address of their own: each answer goes to the batch's sender.
