@@ -90,19 +90,24 @@ export function appendEvents(db: SqlDriver, req: AppendRequest, now: number, ins
     if (stored !== undefined) return replayedAppend(db, req, stored);
     throw duplicateIdError(db, req) ?? err;
   }
-  if (inserted !== undefined) {
-    // One writer: the request's rows took consecutive positions, ending at `position`.
-    const category = categoryOf(req.stream);
-    const first = position - req.events.length + 1;
-    req.events.forEach((e, i) =>
-      inserted.push({
-        id: e.id, stream: req.stream, category, version: actual + i + 1, position: first + i, type: e.type,
-        data: e.data, metadata: e.metadata, routingKey: req.routingKey, timestamp: now, schemaVersion: e.schemaVersion,
-        serverPosition: null,
-      }),
-    );
-  }
-  return { stream: req.stream, version: actual + req.events.length, position, ids: req.events.map((e) => e.id) };
+  // One writer: the request's rows took consecutive positions, ending at `position`.
+  if (inserted !== undefined) inserted.push(...writtenRows(req, actual, position, now));
+  return appendResult(req, actual, position);
+}
+
+/** The rows an append of `req` after version `actual` wrote, the last at `last`. */
+function writtenRows(req: AppendRequest, actual: number, last: number, now: number): StoredEvent[] {
+  const category = categoryOf(req.stream);
+  const first = last - req.events.length + 1;
+  return req.events.map((e, i) => ({
+    id: e.id, stream: req.stream, category, version: actual + i + 1, position: first + i, type: e.type,
+    data: e.data, metadata: e.metadata, routingKey: req.routingKey, timestamp: now, schemaVersion: e.schemaVersion,
+    serverPosition: null,
+  }));
+}
+
+function appendResult(req: AppendRequest, actual: number, last: number): AppendResult {
+  return { stream: req.stream, version: actual + req.events.length, position: last, ids: req.events.map((e) => e.id) };
 }
 
 /**
@@ -152,14 +157,9 @@ export function appendEventsBatch(db: SqlDriver, reqs: readonly AppendRequest[],
   // One writer and one statement: the rows took consecutive positions, ending at `last`.
   let position = last - rows.length;
   return reqs.map((req, r) => {
-    const category = categoryOf(req.stream);
-    const stored = req.events.map((e, i) => ({
-      id: e.id, stream: req.stream, category, version: before[r]! + i + 1, position: ++position, type: e.type,
-      data: e.data, metadata: e.metadata, routingKey: req.routingKey, timestamp: now, schemaVersion: e.schemaVersion,
-      serverPosition: null,
-    }));
-    inserted.push(stored);
-    return { stream: req.stream, version: before[r]! + req.events.length, position, ids: req.events.map((e) => e.id) };
+    position += req.events.length;
+    inserted.push(writtenRows(req, before[r]!, position, now));
+    return appendResult(req, before[r]!, position);
   });
 }
 
